@@ -1,0 +1,232 @@
+"""Publish and subscribe sites on the event bus, with payload keys and handler reads.
+
+The method names come from the registry's ``BusConventions`` so another code base with
+``emit``/``on`` instead of ``publish``/``subscribe`` is read the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from contracts.scanner.model import PublishSite, SubscribeSite, by_location, location_key
+from contracts.scanner.resolve import Keys, Resolver, local_assignment
+from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
+
+_GETTERS = ("get", "pop")
+
+
+def _argument(call: ast.Call, index: int | None, keyword: str) -> ast.expr | None:
+    """The argument passed as ``keyword=`` or at ``index`` (None: keyword-only)."""
+    named = next((kw.value for kw in call.keywords if kw.arg == keyword), None)
+    if named is not None or index is None:
+        return named
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    return positional[index] if len(positional) > index else None
+
+
+def _method_calls(code: CodeBase, names: tuple[str, ...]) -> Iterator[tuple[SourceFile, ast.Call]]:
+    """Calls ``x.publish(...)``, and ``publish(...)`` where a hot loop bound
+    ``publish = self._bus.publish`` first."""
+    for source in code.files:
+        for node in source.nodes:
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in names:
+                yield source, node
+            elif isinstance(func, ast.Name) and (function := source.enclosing_function(node)) is not None:
+                bound = local_assignment(function, func.id, node.lineno)
+                if isinstance(bound, ast.Attribute) and bound.attr in names:
+                    yield source, node
+
+
+def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[PublishSite]:
+    """Direct publish calls, plus event tuples when the code relays them (see ``_event_tuples``)."""
+    sites = []
+    relays = False
+    for source, call in _method_calls(code, names):
+        topic_expr = _argument(call, 0, "topic")
+        payload = _argument(call, 1, "payload")
+        if topic_expr is None:
+            continue
+        if _loop_rows(resolver, source, call) == [] and _bound_by_loop(source, call, topic_expr):
+            relays = True
+            continue
+        keys = resolver.keys(source, payload) if payload is not None else None
+        for component in code.concrete(source.component(call)):
+            sites.append(_publish_site(source, call, component, resolver.string(source, topic_expr),
+                                       topic_expr, keys))
+    if relays:
+        sites.extend(_event_tuples(code, resolver))
+    return by_location(sites)
+
+
+def _publish_site(source: SourceFile, node: ast.AST, component: str, topic: str | None,
+                  topic_expr: ast.expr, keys: Keys | None) -> PublishSite:
+    return PublishSite(
+        location=source.where(node), component=component, topic=topic, topic_expr=ast.unparse(topic_expr),
+        keys=tuple(sorted(set(keys.names))) if keys else None, keys_complete=bool(keys and keys.complete),
+    )
+
+
+def _bound_by_loop(source: SourceFile, call: ast.Call, topic_expr: ast.expr) -> bool:
+    """``for topic, payload in events: bus.publish(topic, payload)``: a relay of event tuples."""
+    if not isinstance(topic_expr, ast.Name):
+        return False
+    loop = next((a for a in source.ancestors(call) if isinstance(a, ast.For | FunctionNode)), None)
+    return isinstance(loop, ast.For) and any(
+        isinstance(n, ast.Name) and n.id == topic_expr.id for n in ast.walk(loop.target))
+
+
+def _event_tuples(code: CodeBase, resolver: Resolver) -> list[PublishSite]:
+    """``(topics.ORDER_CREATED, {...})`` tuples built for a relay to publish.
+
+    The tuple often lives on a record (``Order.created()``), so the publisher is the class that
+    *calls* the function building it (one level), expanded to its concrete subclasses.
+    """
+    topic_names = {value for module in resolver.constant_modules
+                   for value in (resolver.string(module, expr) for expr in module.constants.values()) if value}
+    sites = []
+    for source in code.files:
+        for node in source.nodes:
+            if not (isinstance(node, ast.Tuple) and len(node.elts) == 2):
+                continue
+            topic = resolver.string(source, node.elts[0])
+            keys = resolver.keys(source, node.elts[1])
+            if topic not in topic_names or (keys is None and not isinstance(node.elts[1], ast.Dict | ast.Name)):
+                continue
+            for component in _builders(code, source, node):
+                sites.append(_publish_site(source, node, component, topic, node.elts[0], keys))
+    return sites
+
+
+def _builders(code: CodeBase, source: SourceFile, node: ast.AST) -> list[str]:
+    function = source.enclosing_function(node)
+    own = source.component(node)
+    callers: set[str] = set()
+    if function is not None:
+        callers = {other.component(call) for other, call in code.callers_of(function.name)} - {own}
+    return sorted({c for caller in sorted(callers or {own}) for c in code.concrete(caller)})
+
+
+def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[SubscribeSite]:
+    sites = []
+    for source, call in _method_calls(code, names):
+        topic_arg = _argument(call, 0, "topic")
+        handler_arg = _argument(call, 1, "handler")
+        if topic_arg is None or handler_arg is None:
+            continue
+        component_arg = _argument(call, None, "component")
+        role = _argument(call, None, "role")
+        for row, bound in _loop_rows(resolver, source, call) or [(call, {})]:
+            topic_expr = _substitute(topic_arg, bound)
+            handler = _substitute(handler_arg, bound)
+            reads = tuple(sorted(set(_handler_reads(code, source, call, handler)),
+                                 key=lambda read: (read[0], location_key(read[1]))))
+            for component in code.concrete(source.component(call)):
+                sites.append(SubscribeSite(
+                    location=source.where(row),
+                    component=component,
+                    topic=resolver.string(source, topic_expr),
+                    topic_expr=ast.unparse(topic_expr),
+                    role=resolver.string(source, role) if role is not None else None,
+                    declared_component=_declared(resolver, source, component_arg, component),
+                    handler=ast.unparse(handler),
+                    reads=reads,
+                ))
+    return by_location(sites)
+
+
+def _declared(resolver: Resolver, source: SourceFile, expr: ast.expr | None, concrete: str) -> str | None:
+    """The ``component=`` name: a string, or ``type(self).__name__`` read as the concrete class."""
+    if expr is None:
+        return None
+    text = resolver.string(source, expr)
+    if text is not None:
+        return text
+    bound = resolver.binding(source, expr)
+    value = bound[1] if bound else expr
+    if ast.unparse(value) in ("type(self).__name__", "self.__class__.__name__"):
+        return concrete
+    return None
+
+
+def _loop_rows(resolver: Resolver, source: SourceFile,
+               call: ast.Call) -> list[tuple[ast.expr, dict[str, ast.expr]]]:
+    """For a call inside ``for topic, handler in ROUTES:`` where ROUTES is a literal tuple of
+    tuples (or a name bound to one): each row with its loop names bound, so a routing table
+    gives one subscribe site per row."""
+    loop = next((a for a in source.ancestors(call) if isinstance(a, ast.For | FunctionNode)), None)
+    if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Tuple):
+        return []
+    rows = loop.iter
+    if isinstance(rows, ast.Name) and (bound := resolver.binding(source, rows)) is not None:
+        rows = bound[1]
+    if not isinstance(rows, ast.Tuple | ast.List):
+        return []
+    names = [t.id if isinstance(t, ast.Name) else "" for t in loop.target.elts]
+    return [(row, {n: e for n, e in zip(names, row.elts, strict=True) if n})
+            for row in rows.elts if isinstance(row, ast.Tuple) and len(row.elts) == len(names)]
+
+
+def _substitute(expr: ast.expr, bound: dict[str, ast.expr]) -> ast.expr:
+    return bound.get(expr.id, expr) if isinstance(expr, ast.Name) else expr
+
+
+def _handler_reads(code: CodeBase, source: SourceFile, call: ast.Call,
+                   handler: ast.expr) -> list[tuple[str, str]]:
+    target = code.definition(source, handler, call)
+    if target is None:
+        return []
+    owner, function = target
+    param = _payload_param(function, 0)
+    if param is None:
+        return []
+    reads = list(_reads(owner, function, param))
+    # One level of helper: ``self._apply(data)`` or ``helper(payload=data)`` reads too.
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        position = _position_of(node, param)
+        if position is None:
+            continue
+        helper = code.callee(owner, node)
+        if helper is None or helper[1] is function:
+            continue
+        helper_param = _payload_param(helper[1], position) if isinstance(position, int) else position
+        if helper_param is not None:
+            reads.extend(_reads(helper[0], helper[1], helper_param))
+    return reads
+
+
+def _payload_param(function: FunctionNode, index: int) -> str | None:
+    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    if params and params[0] in ("self", "cls"):
+        params = params[1:]
+    return params[index] if len(params) > index else None
+
+
+def _position_of(call: ast.Call, name: str) -> int | str | None:
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Name) and arg.id == name:
+            return index
+    return next((kw.arg for kw in call.keywords
+                 if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id == name), None)
+
+
+def _reads(source: SourceFile, function: FunctionNode, param: str) -> Iterator[tuple[str, str]]:
+    for node in ast.walk(function):
+        key: ast.expr | None = None
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+                and isinstance(node.value, ast.Name) and node.value.id == param):
+            key = node.slice
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in _GETTERS and isinstance(node.func.value, ast.Name)
+              and node.func.value.id == param and node.args):
+            key = node.args[0]
+        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
+              and isinstance(node.comparators[0], ast.Name) and node.comparators[0].id == param):
+            key = node.left
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            yield key.value, source.where(node)

@@ -1,0 +1,167 @@
+"""Registry cross-checks: the scanned sites against the declared contract.
+
+Each function compares one kind of site with the :class:`~contracts.registry.Registry` and
+returns violations whose ``expected`` is the registry's word and ``seen`` the code's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.registry.model import Registry
+from contracts.rules import violation
+from contracts.scanner.model import ScanResult, SubscribeSite
+from contracts.violation import Violation
+
+
+@dataclass(frozen=True, order=True)
+class MissingConsumer:
+    """A role required for ``topic`` in ``mode`` that no reachable subscribe site fills."""
+
+    mode: str
+    topic: str
+    role: str
+    unreachable: tuple[tuple[str, str], ...] = ()   # (component, site) that would fill it, never created
+
+
+def registry_violations(result: ScanResult, registry: Registry) -> list[Violation]:
+    return [*_topic_and_payload(result, registry), *_subscribers(result, registry),
+            *_handler_reads(result, registry), *_missing_consumer_violations(result, registry)]
+
+
+def missing_consumers(result: ScanResult, registry: Registry, modes: tuple[str, ...] | None = None
+                      ) -> list[MissingConsumer]:
+    found = []
+    for mode in modes or registry.modes:
+        for name in sorted(registry.topics):
+            for role in registry.required_roles(name, mode):
+                sites = [s for s in result.subscribes if s.topic == name and s.role == role]
+                if not any(result.reachable(s.component) for s in sites):
+                    found.append(MissingConsumer(mode, name, role, tuple((s.component, s.location) for s in sites)))
+    return found
+
+
+def _topic_and_payload(result: ScanResult, registry: Registry) -> list[Violation]:
+    found = []
+    for site in result.publishes:
+        topic = registry.topics.get(site.topic) if site.topic else None
+        if site.topic is None:
+            continue
+        if topic is None:
+            found.append(_unknown_topic(site.topic, site.location, "published"))
+            continue
+        if site.component not in topic.producers:
+            found.append(violation(
+                "static.undeclared-producer", f"{site.component} publishes {topic.name} but is not a declared producer",
+                location=site.location, expected=f"producers: {', '.join(topic.producers) or '(none)'}",
+                seen=site.component,
+            ))
+        if site.keys is None:
+            continue
+        missing = [f.name for f in topic.fields if f.required and f.name not in site.keys]
+        if missing and site.keys_complete:
+            found.append(violation(
+                "static.payload-missing-field",
+                f"{site.component} publishes {topic.name} without required field(s) {', '.join(missing)}",
+                location=site.location, expected=", ".join(f.name for f in topic.fields if f.required),
+                seen=", ".join(site.keys), missing=missing,
+            ))
+        declared = {f.name for f in topic.fields}
+        unknown = [k for k in site.keys if k not in declared]
+        if unknown and not topic.allow_extra_fields:
+            found.append(violation(
+                "static.payload-unknown-field",
+                f"{site.component} publishes {topic.name} with undeclared field(s) {', '.join(unknown)}",
+                location=site.location, expected=", ".join(f.name for f in topic.fields),
+                seen=", ".join(unknown), unknown=unknown,
+            ))
+    return found
+
+
+def _subscribers(result: ScanResult, registry: Registry) -> list[Violation]:
+    found = []
+    for site in result.subscribes:
+        if site.topic is None:
+            continue
+        topic = registry.topics.get(site.topic)
+        if topic is None:
+            found.append(_unknown_topic(site.topic, site.location, "subscribed"))
+            continue
+        if site.role is None or site.declared_component is None:
+            continue   # static.subscribe-unnamed already says so
+        declared = {(c.component, c.role) for c in topic.consumers}
+        if (site.declared_component, site.role) not in declared:
+            found.append(violation(
+                "static.undeclared-consumer",
+                f"{site.declared_component}:{site.role} subscribes to {topic.name} but is not a declared consumer",
+                location=site.location,
+                expected=", ".join(f"{c.component}:{c.role}" for c in topic.consumers) or "(no consumers)",
+                seen=f"{site.declared_component}:{site.role}",
+            ))
+    return found
+
+
+def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
+    """One violation per read (file:line and key), naming every component that runs it."""
+    problems: dict[tuple[str, str], tuple[str, list[str], set[str] | None, set[str] | None, SubscribeSite]] = {}
+    for site in result.subscribes:
+        if site.topic is None:
+            continue
+        publishers = [p for p in result.publishes if p.topic == site.topic]
+        sent = ({k for p in publishers for k in p.keys or ()}
+                if publishers and all(p.keys is not None and p.keys_complete for p in publishers) else None)
+        topic = registry.topics.get(site.topic)
+        declared = {f.name for f in topic.fields} if topic else None
+        for key, where in site.reads:
+            problem = _read_problem(key, declared, sent)
+            if problem:
+                entry = problems.setdefault((where, key), (problem, [], declared, sent, site))
+                entry[1].append(site.component)
+    found = []
+    for (where, key), (problem, components, declared, sent, site) in sorted(problems.items()):
+        known = sorted(declared if declared is not None else sent or ())
+        found.append(violation(
+            "static.handler-reads-unpublished",
+            f"{', '.join(sorted(set(components)))} handler {site.handler} reads {key!r} from {site.topic}, "
+            f"but {problem}",
+            location=where, expected=f"one of: {', '.join(known)}", seen=key, subscribe_site=site.location,
+        ))
+    return found
+
+
+def _read_problem(key: str, declared: set[str] | None, sent: set[str] | None) -> str:
+    if declared is not None and key not in declared:
+        return "the registry does not declare it"
+    if sent is not None and key not in sent:
+        return "no publisher sends it"
+    return ""
+
+
+def _missing_consumer_violations(result: ScanResult, registry: Registry) -> list[Violation]:
+    """One violation per (topic, role), naming every mode that requires it."""
+    grouped: dict[tuple[str, str], list[MissingConsumer]] = {}
+    for missing in missing_consumers(result, registry):
+        grouped.setdefault((missing.topic, missing.role), []).append(missing)
+    found = []
+    for (topic, role), entries in sorted(grouped.items()):
+        modes = ", ".join(m.mode for m in entries)
+        unreachable = entries[0].unreachable
+        components = {component for component, _ in unreachable}
+        creators = sorted({f"{f.component}.{f.name}()" for f in result.factories
+                           if not f.references and components & set(f.creates)})
+        seen = ("no subscribe site with this role" if not unreachable else
+                "subscribed only by " + ", ".join(f"{c} ({where})" for c, where in unreachable)
+                + f", created only by {', '.join(creators) or 'factories'} that nothing calls")
+        found.append(violation(
+            "static.missing-required-consumer",
+            f"{topic} requires a live subscriber with role {role!r} in {modes}; none is reachable",
+            location=unreachable[0][1] if unreachable else f"registry topic {topic}",
+            expected=f"a subscribe(..., role={role!r}) in a component that is created in {modes}",
+            seen=seen, modes=[m.mode for m in entries], topic=topic, role=role,
+        ))
+    return found
+
+
+def _unknown_topic(topic: str, location: str, verb: str) -> Violation:
+    return violation("static.unknown-topic", f"topic {topic!r} is {verb} but not declared in the registry",
+                     location=location, expected="a topic of the registry", seen=topic)

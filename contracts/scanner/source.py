@@ -1,0 +1,237 @@
+"""The scanned code base: every ``.py`` file under a root, parsed once, with the indexes the
+rules share (parents, classes, functions, module constants, imports).
+
+The scanner never imports the code it judges; everything here is read from the syntax tree,
+so a broken or half-written module is reported (``static.syntax-error``) instead of crashing
+the check.  Files are visited in sorted relative-path order so every result is deterministic.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.rules import violation
+from contracts.violation import Violation
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(eq=False)
+class SourceFile:
+    """One parsed module.  ``rel`` is its posix path relative to the scanned root."""
+
+    rel: str
+    module: str
+    tree: ast.Module
+    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    nodes: list[ast.AST] = field(default_factory=list)   # every node, walked once
+    constants: dict[str, ast.expr] = field(default_factory=dict)
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def where(self, node: ast.AST) -> str:
+        return f"{self.rel}:{getattr(node, 'lineno', 0)}"
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        return next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
+
+    def enclosing_function(self, node: ast.AST) -> FunctionNode | None:
+        return next((a for a in self.ancestors(node) if isinstance(a, FunctionNode)), None)
+
+    def component(self, node: ast.AST) -> str:
+        """The component a site belongs to: its class, or ``module:<name>`` outside classes."""
+        cls = self.enclosing_class(node)
+        return cls.name if cls else f"module:{self.module}"
+
+
+@dataclass(eq=False)
+class CodeBase:
+    """All modules under ``root`` plus name indexes across them."""
+
+    root: Path
+    files: list[SourceFile]
+    by_module: dict[str, SourceFile]
+    classes: dict[str, list[tuple[SourceFile, ast.ClassDef]]]
+    functions: dict[str, list[tuple[SourceFile, FunctionNode]]]
+    subclasses: dict[str, list[str]]
+    _calls_by_name: dict[str, list[tuple[SourceFile, ast.Call]]] | None = None
+
+    @classmethod
+    def load(cls, root: Path | str) -> tuple[CodeBase, list[Violation]]:
+        """Parse every ``.py`` under ``root``; unparsable files become violations, not crashes."""
+        root = Path(root).resolve()
+        if not root.is_dir():
+            raise NotADirectoryError(f"scan root is not a directory: {root}")
+        files: list[SourceFile] = []
+        problems: list[Violation] = []
+        for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+            rel = path.relative_to(root).as_posix()
+            if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
+                continue
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+            except (SyntaxError, UnicodeDecodeError) as error:
+                line = getattr(error, "lineno", 0) or 0
+                problems.append(violation(
+                    "static.syntax-error", f"cannot parse {rel}", location=f"{rel}:{line}",
+                    expected="valid Python 3.11 source", seen=str(error),
+                ))
+                continue
+            files.append(_index_file(rel, _module_name(root, rel), tree))
+        return cls._indexed(root, files), problems
+
+    @classmethod
+    def _indexed(cls, root: Path, files: list[SourceFile]) -> CodeBase:
+        by_module: dict[str, SourceFile] = {}
+        classes: dict[str, list[tuple[SourceFile, ast.ClassDef]]] = {}
+        functions: dict[str, list[tuple[SourceFile, FunctionNode]]] = {}
+        for source in files:
+            by_module[source.module] = source
+            for node in source.nodes:
+                if isinstance(node, ast.ClassDef):
+                    classes.setdefault(node.name, []).append((source, node))
+                elif isinstance(node, FunctionNode):
+                    functions.setdefault(node.name, []).append((source, node))
+        subclasses: dict[str, list[str]] = {}
+        for name, defs in sorted(classes.items()):
+            for _, node in defs:
+                for base in node.bases:
+                    base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+                    if base_name in classes and name not in subclasses.get(base_name, []):
+                        subclasses.setdefault(base_name, []).append(name)
+        return cls(root, files, by_module, classes, functions, subclasses)
+
+    def callers_of(self, name: str) -> list[tuple[SourceFile, ast.Call]]:
+        """Calls ``name(...)`` or ``x.name(...)`` anywhere in the tree (index built once)."""
+        if self._calls_by_name is None:
+            self._calls_by_name = {}
+            for source in self.files:
+                for node in source.nodes:
+                    if isinstance(node, ast.Call):
+                        func = node.func
+                        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                        if called:
+                            self._calls_by_name.setdefault(called, []).append((source, node))
+        return self._calls_by_name.get(name, [])
+
+    def concrete(self, component: str) -> list[str]:
+        """The classes a site in ``component`` runs as: its leaf subclasses in the tree, or
+        itself.  A subscribe in a shared base class belongs to each concrete manager."""
+        leaves: list[str] = []
+        stack, seen = [component], set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            children = self.subclasses.get(name, [])
+            if children:
+                stack.extend(children)
+            else:
+                leaves.append(name)
+        return sorted(leaves)
+
+    def module(self, dotted: str) -> SourceFile | None:
+        """The file for a dotted module name, with or without the root package prefix."""
+        if dotted in self.by_module:
+            return self.by_module[dotted]
+        head, _, rest = dotted.partition(".")
+        if head == self.root.name and rest in self.by_module:
+            return self.by_module[rest]
+        return None
+
+    def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
+        return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
+
+    def module_function(self, source: SourceFile, name: str) -> FunctionNode | None:
+        local = next((n for n in source.tree.body if isinstance(n, FunctionNode) and n.name == name), None)
+        if local is not None:
+            return local
+        imported = source.imports.get(name)
+        if imported and imported[1] is not None and (target := self.module(imported[0])):
+            return self.module_function(target, imported[1]) if target is not source else None
+        return None
+
+    def callee(self, source: SourceFile, call: ast.Call) -> tuple[SourceFile, FunctionNode] | None:
+        """The definition a call reaches, when it is ``self.m(...)`` or a module function."""
+        return self.definition(source, call.func, call)
+
+    def definition(self, source: SourceFile, func: ast.expr,
+                   at: ast.AST) -> tuple[SourceFile, FunctionNode] | None:
+        """The function ``func`` names at node ``at``: ``self.m`` (a method of the enclosing
+        class) or a module function (local or imported from a scanned module)."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            cls = source.enclosing_class(at)
+            found = self.method(cls, func.attr) if cls else None
+            return (source, found) if found else None
+        if isinstance(func, ast.Name):
+            found = self.module_function(source, func.id)
+            if found is None:
+                return None
+            owner = next((f for f in self.files if found in f.parents or found in f.tree.body), source)
+            return owner, found
+        return None
+
+
+def own_nodes(function: FunctionNode) -> list[ast.AST]:
+    """Nodes of ``function``'s body, excluding nested functions, lambdas and classes."""
+    nodes: list[ast.AST] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(child for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, FunctionNode | ast.ClassDef | ast.Lambda))
+    return nodes
+
+
+def _module_name(root: Path, rel: str) -> str:
+    parts = list(Path(rel).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) if parts else root.name
+
+
+def _index_file(rel: str, module: str, tree: ast.Module) -> SourceFile:
+    source = SourceFile(rel, module, tree)
+    for parent in ast.walk(tree):
+        source.nodes.append(parent)
+        for child in ast.iter_child_nodes(parent):
+            source.parents[child] = parent
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            source.constants[stmt.targets[0].id] = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            source.constants[stmt.target.id] = stmt.value
+    package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
+    for node in source.nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                source.imports[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0], None)
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(package, node.module, node.level)
+            for alias in node.names:
+                # ``from pkg import mod`` and ``from mod import NAME`` look alike; both readings
+                # are kept and resolved lazily against the files that exist.
+                source.imports[alias.asname or alias.name] = (base, alias.name)
+    return source
+
+
+def _absolute(package: str, module: str | None, level: int) -> str:
+    if level == 0:
+        return module or ""
+    parts = package.split(".") if package else []
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    if module:
+        parts.append(module)
+    return ".".join(parts)

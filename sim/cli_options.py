@@ -1,0 +1,87 @@
+"""Command-line options shared by the commands that run scenarios (run, explore)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from sim.scenario import DEFAULT_SYMBOLS, KERNELS, MODES, POLICIES, ScenarioSpec
+
+
+def symbols_list(text: str) -> tuple[str, ...]:
+    symbols = tuple(s.strip().upper() for s in text.split(",") if s.strip())
+    if not symbols:
+        raise argparse.ArgumentTypeError(f"expected comma-separated symbols like BTC_USDT,ETH_USDT, got {text!r}")
+    bad = [s for s in symbols if not s.replace("_", "").isalnum()]
+    if bad:
+        raise argparse.ArgumentTypeError(f"not a symbol: {', '.join(bad)} (expected e.g. BTC_USDT)")
+    return symbols
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a whole number >= 1, got 0")
+    return value
+
+
+def fault_plan_name(text: str) -> str:
+    from sim.faults import FaultPlan
+
+    try:
+        FaultPlan.preset(text)
+    except (KeyError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str, ...] = KERNELS,
+                         policies: tuple[str, ...] = POLICIES) -> None:
+    default = ScenarioSpec()
+    parser.add_argument("--mode", choices=MODES, default=default.mode, help="trading mode (default: %(default)s)")
+    parser.add_argument("--kernel", choices=kernels, default=default.kernel,
+                        help="simulation kernel (default: %(default)s)")
+    parser.add_argument("--policy", choices=policies, default=default.policy,
+                        help="scheduling policy (default: %(default)s)")
+    parser.add_argument("--faults", type=fault_plan_name, default=default.faults, metavar="PLAN",
+                        help="fault plan preset: none, db-flaky, db-lag (default: %(default)s)")
+    parser.add_argument("--symbols", type=symbols_list, default=DEFAULT_SYMBOLS, metavar="A,B",
+                        help=f"symbols to trade (default: {','.join(DEFAULT_SYMBOLS)})")
+    parser.add_argument("--hours", type=positive_float, default=default.hours,
+                        help="hours of market data (default: %(default)s)")
+    parser.add_argument("--sessions", type=positive_int, default=default.sessions,
+                        help="concurrent sessions on one bus and database (default: %(default)s)")
+    parser.add_argument("--pct-depth", type=positive_int, default=default.pct_depth,
+                        help="PCT change points d (default: %(default)s)")
+    parser.add_argument("--no-monitor", dest="monitor", action="store_false",
+                        help="turn the runtime contract monitor off (for measuring its cost)")
+
+
+def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
+    values = dict(
+        mode=args.mode, seed=getattr(args, "seed", 0), kernel=args.kernel, policy=args.policy,
+        faults=args.faults, symbols=tuple(args.symbols), hours=args.hours, sessions=args.sessions,
+        pct_depth=args.pct_depth, monitor=args.monitor,
+    )
+    values.update(overrides)
+    return ScenarioSpec(**values)

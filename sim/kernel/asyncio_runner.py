@@ -1,0 +1,193 @@
+"""Runs one coroutine function on :class:`~sim.kernel.asyncio_loop.SimEventLoop` and
+applies the detectors that need the loop: deadlock, leaked tasks, unretrieved exceptions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from contracts.violation import Violation
+from sim.kernel.asyncio_loop import SimEventLoop
+from sim.kernel.choices import ChoiceSource
+from sim.kernel.lockdep import LockDep
+from sim.kernel.outcome import KernelOutcome
+from sim.kernel.pct import PCTPriorities
+from sim.kernel.result import Deadlock, StepLimitExceeded
+from sim.kernel.sites import format_site, short_path, suspended_at
+
+CLEANUP_ROUNDS = 3
+"""After the verdict, pending tasks are cancelled and the loop run to idle this many times."""
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def run_on_asyncio(
+    main: Callable[[], Awaitable[Any]],
+    *,
+    choices: ChoiceSource | None,
+    pct: PCTPriorities | None,
+    capture_sites: bool,
+    lockdep: LockDep | None,
+    max_steps: int | None,
+) -> tuple[KernelOutcome, SimEventLoop]:
+    """Run ``main()`` to completion, deadlock or step limit; never raises ``main``'s error."""
+    loop = SimEventLoop(choices=choices, pct=pct, capture_sites=capture_sites, max_steps=max_steps)
+    outcome = KernelOutcome(names=loop.names)
+    if lockdep is not None:
+        lockdep.bind(asyncio.current_task, loop.task_name)
+    awaitable = main()
+    root = loop.create_task(awaitable if asyncio.iscoroutine(awaitable) else _await(awaitable))
+    root.add_done_callback(lambda _: loop.stop())
+    try:
+        loop.run_forever()
+        outcome.raw = loop.raw[:]
+        outcome.virtual_seconds = loop.time()
+        pending = [task for task in loop.task_index if not task.done() and task is not root]
+        if root.done():
+            if root.cancelled():
+                outcome.error = asyncio.CancelledError("main was cancelled")
+            elif root.exception() is not None:
+                outcome.error = root.exception()
+            else:
+                outcome.value = root.result()
+            outcome.violations += [_leaked(loop, task) for task in pending]
+        elif loop.step_limit_hit:
+            outcome.error = StepLimitExceeded(
+                f"run exceeded max_steps={max_steps} at t={loop.time():g}s; "
+                f"main is suspended at {_site(root)}"
+            )
+        else:
+            blocked = [root, *pending]
+            violation = _deadlock(loop, blocked, lockdep)
+            outcome.violations.append(violation)
+            outcome.error = Deadlock(f"{violation.message}\n{violation.seen}")
+        _cancel_and_drain(loop)
+        outcome.violations += _loop_errors(loop, root)
+        outcome.contended_steps = pct.contended_steps if pct is not None else 0
+    finally:
+        loop.close()
+    return outcome, loop
+
+
+def _site(task: asyncio.Task[Any]) -> str:
+    return format_site(*suspended_at(task.get_coro()))
+
+
+def _stack(task: asyncio.Task[Any]) -> list[str]:
+    return [f"{short_path(f.f_code.co_filename)}:{f.f_lineno} {f.f_code.co_qualname}" for f in _frames(task)]
+
+
+def _frames(task: asyncio.Task[Any]) -> list[Any]:
+    """The whole await chain, outermost first (``Task.get_stack`` stops at the task's own
+    coroutine; we follow ``cr_await`` into the library frames, where the wait really is)."""
+    frames = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames
+
+
+def _waits_for(task: asyncio.Task[Any], loop: SimEventLoop, lockdep: LockDep | None) -> str:
+    if lockdep is not None and task in lockdep.waiting:
+        lock = lockdep.waiting[task]
+        holder = lockdep.holder_of(lock)
+        held_by = loop.task_name(holder) if holder is not None else "no task"
+        return f"lock {lock} (held by {held_by})"
+    waiter = getattr(task, "_fut_waiter", None)
+    if isinstance(waiter, asyncio.Task):
+        return f"task {loop.task_name(waiter)}"
+    frames = _frames(task)
+    if frames:
+        inner = frames[-1].f_code
+        return f"a future inside {inner.co_qualname} ({short_path(inner.co_filename)})"
+    return "nothing (not started)"
+
+
+def _deadlock(loop: SimEventLoop, blocked: list[asyncio.Task[Any]], lockdep: LockDep | None) -> Violation:
+    lines = []
+    tasks = []
+    for task in blocked:
+        name = loop.task_name(task)
+        waits = _waits_for(task, loop, lockdep)
+        stack = _stack(task)
+        tasks.append({"task": name, "site": _site(task), "waits_for": waits, "stack": stack})
+        lines.append(f"{name} at {_site(task)} waits for {waits}")
+    return Violation(
+        rule="kernel.deadlock",
+        message=f"deadlock at t={loop.time():g}s: {len(blocked)} task(s) blocked, nothing ready, no timer pending",
+        location=_site(blocked[0]),
+        expected="main returns, or some task is ready or waiting on a timer",
+        seen="; ".join(lines),
+        details={"tasks": tasks},
+    )
+
+
+def _leaked(loop: SimEventLoop, task: asyncio.Task[Any]) -> Violation:
+    return Violation(
+        rule="kernel.leaked-task",
+        message=f"task {loop.task_name(task)} still pending when main returned",
+        location=_site(task),
+        expected="every task finished, cancelled or owned by a task group that main awaited",
+        seen=f"suspended at {_site(task)}",
+        details={"task": loop.task_name(task), "stack": _stack(task)},
+    )
+
+
+def _cancel_and_drain(loop: SimEventLoop) -> None:
+    """Cancel whatever is left and let it unwind, so nothing is destroyed while pending."""
+    for _ in range(CLEANUP_ROUNDS):
+        pending = [task for task in loop.task_index if not task.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        loop.idle = False
+        loop.run_forever()
+    loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+def _loop_errors(loop: SimEventLoop, root: asyncio.Task[Any]) -> list[Violation]:
+    """kernel.unretrieved-exception: task exceptions nobody retrieved, and errors that
+    reached the loop's exception handler (exceptions in callbacks)."""
+    violations = []
+    for task, index in loop.task_index.items():
+        if task is root or not task.done() or task.cancelled() or not task._log_traceback:
+            continue
+        task._log_traceback = False  # reported here; do not log again at garbage collection
+        error = task.exception()
+        violations.append(Violation(
+            rule="kernel.unretrieved-exception",
+            message=f"task {loop.names[index]} raised {type(error).__name__}: {error} and nobody retrieved it",
+            location=_traceback_site(error),
+            expected="the task is awaited, or its result()/exception() read, or it runs in a task group",
+            seen=f"{type(error).__name__}: {error}",
+            details={"task": loop.names[index]},
+        ))
+    for context in loop.exception_contexts:
+        error = context.get("exception")
+        violations.append(Violation(
+            rule="kernel.unretrieved-exception",
+            message=f"{context.get('message', 'error reached the event loop')}: {error!r}",
+            location=_traceback_site(error),
+            expected="no exception reaches the event loop's exception handler",
+            seen=repr(error),
+        ))
+    return violations
+
+
+def _traceback_site(error: BaseException | None) -> str:
+    """Where ``error`` was raised (last traceback frame)."""
+    tb = error.__traceback__ if error is not None else None
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{short_path(code.co_filename)}:{tb.tb_lineno} {code.co_qualname}"

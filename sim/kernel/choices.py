@@ -1,0 +1,99 @@
+"""Where scheduling decisions come from.
+
+Every nondeterministic decision a kernel makes (which ready task runs next, where PCT puts
+a new task, where its change points fall) is one call ``choose(n) -> int in [0, n)``.  The
+source decides *where* the numbers come from; the policy decides *what they mean*.  Zero
+always means "what fifo would do", so:
+
+* one seed determines a run (:class:`SeededChoices`);
+* a recorded list replays it exactly (:class:`ReplayChoices`), and a shortened or zeroed
+  list is still a valid schedule, which is what makes shrinking towards fifo possible;
+* Hypothesis can drive the kernel (:class:`HypothesisChoices`) and shrinks towards zeros,
+  that is towards fifo, with its own engine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class ChoiceSource(Protocol):
+    """Anything that answers ``choose(n)`` with an int in ``[0, n)``; ``n >= 2``."""
+
+    def choose(self, n: int) -> int: ...
+
+
+class SeededChoices:
+    """Uniform choices from one integer seed (``random.Random``: stable across processes)."""
+
+    __slots__ = ("_random",)
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed).random
+
+    def choose(self, n: int) -> int:
+        # int(random() * n) is several times cheaper than randrange(n) and just as
+        # reproducible; the tiny bias is irrelevant for scheduling.
+        return int(self._random() * n)
+
+
+class ReplayChoices:
+    """Replays a recorded list; once exhausted, every answer is 0 (fifo).
+
+    A recorded value that no longer fits (``value >= n``, possible after shrinking changed
+    the run) is reduced modulo ``n`` rather than rejected, so every list is a schedule.
+    """
+
+    __slots__ = ("_choices", "_next")
+
+    def __init__(self, choices: Sequence[int]) -> None:
+        for index, value in enumerate(choices):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"schedule choice #{index} must be a non-negative int, got {value!r}")
+        self._choices = list(choices)
+        self._next = 0
+
+    def choose(self, n: int) -> int:
+        index = self._next
+        if index >= len(self._choices):
+            return 0
+        self._next = index + 1
+        return self._choices[index] % n
+
+
+class HypothesisChoices:
+    """Lets Hypothesis pick the schedule: ``choose(n)`` is ``data.draw(integers(0, n - 1))``.
+
+    Use inside ``@given(st.data())``; Hypothesis then explores interleavings and, on
+    failure, shrinks every draw towards 0, i.e. towards the fifo schedule.
+    """
+
+    __slots__ = ("_data", "_integers")
+
+    def __init__(self, data: Any) -> None:
+        from hypothesis import strategies
+
+        self._data = data
+        self._integers = strategies.integers
+
+    def choose(self, n: int) -> int:
+        return self._data.draw(self._integers(0, n - 1))
+
+
+class RecordingChoices:
+    """Wraps a source and keeps every answer: the run's replayable ``schedule``."""
+
+    __slots__ = ("_source", "record")
+
+    def __init__(self, source: ChoiceSource) -> None:
+        self._source = source
+        self.record: list[int] = []
+
+    def choose(self, n: int) -> int:
+        value = self._source.choose(n)
+        if not 0 <= value < n:
+            raise ValueError(f"choice source {self._source!r} answered {value} to choose({n})")
+        self.record.append(value)
+        return value

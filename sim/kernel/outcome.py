@@ -1,0 +1,20 @@
+"""What a kernel hands back to :func:`sim.kernel.run` (before hashing and timing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.violation import Violation
+from sim.kernel.trace import RawStep
+
+
+@dataclass
+class KernelOutcome:
+    value: Any = None
+    error: BaseException | None = None
+    names: list[str] = field(default_factory=list)
+    raw: list[RawStep] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    virtual_seconds: float = 0.0
+    contended_steps: int = 0

@@ -1,0 +1,118 @@
+"""Await sites: where a task is suspended, as a short stable string ``file:line func``.
+
+A site is captured after every task step, so this is on the hot path: the walk down the
+``cr_await`` chain keeps only ``(code, lineno)`` and the string is built later, once per
+distinct site.  Paths are made relative (to the working directory, to site-packages or to
+the standard library) so that trace hashes do not depend on where the code is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from types import CodeType
+
+_LIBRARY_PARTS = (
+    f"{os.sep}asyncio{os.sep}",
+    f"{os.sep}anyio{os.sep}",
+    f"{os.sep}trio{os.sep}",
+    f"{os.sep}sniffio{os.sep}",
+    f"{os.sep}sim{os.sep}kernel{os.sep}",
+    f"{os.sep}contextlib.py",
+)
+"""Frames in these files are plumbing: a site names the first frame outside them."""
+
+_ROOTS = sorted(
+    {
+        os.path.join(os.getcwd(), ""),
+        os.path.join(sysconfig.get_paths()["purelib"], ""),
+        os.path.join(sysconfig.get_paths()["stdlib"], ""),
+        *(os.path.join(path, "") for path in sys.path if path and os.path.isdir(path)),
+    },
+    key=len,
+    reverse=True,
+)
+
+_is_library: dict[CodeType, bool] = {}
+_paths: dict[str, str] = {}
+
+
+def short_path(filename: str) -> str:
+    """``filename`` relative to the longest known root (cwd, site-packages, stdlib, sys.path)."""
+    short = _paths.get(filename)
+    if short is None:
+        short = filename
+        for root in _ROOTS:
+            if filename.startswith(root):
+                short = filename[len(root):]
+                break
+        short = short.replace(os.sep, "/")
+        _paths[filename] = short
+    return short
+
+
+def is_library(code: CodeType) -> bool:
+    """True for frames of the event loop, anyio, trio or this kernel."""
+    known = _is_library.get(code)
+    if known is None:
+        filename = code.co_filename
+        known = any(part in filename for part in _LIBRARY_PARTS) or filename.startswith("<")
+        _is_library[code] = known
+    return known
+
+
+def suspended_at(coro: object) -> tuple[CodeType | None, int]:
+    """``(code, line)`` of the innermost non-library frame ``coro`` is suspended in.
+
+    Falls back to the innermost frame when every frame is plumbing, and to ``(None, 0)``
+    when the coroutine has finished.
+    """
+    site_code: CodeType | None = None
+    site_line = 0
+    inner_code: CodeType | None = None
+    inner_line = 0
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            frame = getattr(coro, "gi_frame", None)
+            if frame is None:
+                break
+            next_coro = coro.gi_yieldfrom  # type: ignore[attr-defined]
+        else:
+            next_coro = coro.cr_await  # type: ignore[attr-defined]
+        code = frame.f_code
+        inner_code, inner_line = code, frame.f_lineno
+        if not is_library(code):
+            site_code, site_line = inner_code, inner_line
+        coro = next_coro
+    if site_code is None:
+        return inner_code, inner_line
+    return site_code, site_line
+
+
+def format_site(code: CodeType | None, line: int) -> str:
+    """``path:line qualname`` or ``<done>`` for a finished task."""
+    if code is None:
+        return "<done>"
+    return f"{short_path(code.co_filename)}:{line} {code.co_qualname}"
+
+
+def caller_site(skip_library: bool = True) -> str:
+    """The first frame of the caller outside library/kernel code, as ``path:line func``."""
+    frame = sys._getframe(1)
+    fallback = frame
+    while frame is not None:
+        if not (skip_library and (is_library(frame.f_code) or _is_stdlib_io(frame.f_code))):
+            return format_site(frame.f_code, frame.f_lineno)
+        frame = frame.f_back
+    return format_site(fallback.f_code, fallback.f_lineno)
+
+
+_IO_MODULES = ("socket.py", "subprocess.py", "threading.py", "selectors.py", f"concurrent{os.sep}")
+
+
+def _is_stdlib_io(code: CodeType) -> bool:
+    return code.co_filename.startswith(sysconfig.get_paths()["stdlib"]) and any(
+        part in code.co_filename for part in _IO_MODULES
+    )

@@ -1,0 +1,147 @@
+"""The trace of a run: which task ran each step, where it then awaited, at what virtual time.
+
+Kernels append raw ``(task index, code, line, time)`` tuples (cheap: no strings on the hot
+path); :class:`Trace` turns them into :class:`TraceStep` rows on demand.  The trace hash is
+SHA-256 over the rendered rows, so it is stable across processes and ``PYTHONHASHSEED``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+from sim.kernel.sites import format_site
+
+RawStep = tuple[int, CodeType | None, int, float]
+"""(task index into ``names``, code object of the await site or None, line, virtual time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One task step: ``task`` ran, then was suspended at ``site`` (``<done>`` if it finished)."""
+
+    index: int
+    task: str
+    site: str
+    time: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.index, "task": self.task, "site": self.site, "time": self.time}
+
+
+class Trace:
+    """The steps of one run, with exports (JSON lines, Chrome/Perfetto, Mermaid)."""
+
+    def __init__(self, names: list[str], raw: list[RawStep]) -> None:
+        self.names = names
+        self._raw = raw
+        self._steps: list[TraceStep] | None = None
+
+    @property
+    def steps(self) -> list[TraceStep]:
+        if self._steps is None:
+            sites: dict[tuple[CodeType | None, int], str] = {}
+            names = self.names
+            steps = []
+            for index, (task, code, line, time) in enumerate(self._raw):
+                key = (code, line)
+                site = sites.get(key)
+                if site is None:
+                    site = sites[key] = format_site(code, line)
+                steps.append(TraceStep(index, names[task], site, time))
+            self._steps = steps
+        return self._steps
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def hash(self) -> str:
+        """Hex SHA-256 of the rendered steps (task, site, time), in order."""
+        digest = hashlib.sha256()
+        lines = [f"{s.task}\t{s.site}\t{s.time!r}\n" for s in self.steps]
+        digest.update("".join(lines).encode())
+        return digest.hexdigest()
+
+    def first_divergence(self, other: Trace) -> TraceStep | None:
+        """The first step of ``self`` that differs from ``other`` (or the end of the shorter)."""
+        mine, theirs = self.steps, other.steps
+        for step, their in zip(mine, theirs, strict=False):
+            if (step.task, step.site, step.time) != (their.task, their.site, their.time):
+                return step
+        if len(mine) > len(theirs):
+            return mine[len(theirs)]
+        if len(theirs) > len(mine):
+            return TraceStep(len(mine), "<end of trace>", "<end of trace>", mine[-1].time if mine else 0.0)
+        return None
+
+    def to_jsonl(self) -> str:
+        return "".join(json.dumps(step.to_json()) + "\n" for step in self.steps)
+
+    def write_jsonl(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_jsonl())
+
+    def to_chrome(self) -> dict[str, Any]:
+        """Chrome/Perfetto trace JSON: one track per task, one instant event per step.
+
+        Virtual seconds become microseconds on the timeline; open it in ui.perfetto.dev or
+        chrome://tracing.
+        """
+        events: list[dict[str, Any]] = []
+        for tid, name in enumerate(self.names):
+            events.append({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": {"name": name}})
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        tids = {name: tid for tid, name in enumerate(self.names)}
+        for step in self.steps:
+            first.setdefault(step.task, step.time)
+            last[step.task] = step.time
+            events.append({
+                "ph": "i", "s": "t", "name": step.site, "pid": 1, "tid": tids[step.task],
+                "ts": step.time * 1e6, "args": {"step": step.index},
+            })
+        for name, start in first.items():
+            events.append({
+                "ph": "X", "name": name, "pid": 1, "tid": tids[name],
+                "ts": start * 1e6, "dur": (last[name] - start) * 1e6,
+            })
+        return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+    def write_chrome(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_chrome()))
+
+    def to_mermaid(self, *, limit: int = 200) -> str:
+        """A Mermaid ``sequenceDiagram``: each step is a note on the task that ran it.
+
+        An arrow marks each switch from one task to another, so the interleaving reads top
+        to bottom; only the first ``limit`` steps are drawn.
+        """
+        steps = self.steps[:limit]
+        aliases: dict[str, str] = {}
+        lines = ["sequenceDiagram"]
+        for step in steps:
+            if step.task not in aliases:
+                aliases[step.task] = f"T{len(aliases)}"
+                lines.append(f"    participant {aliases[step.task]} as {_mermaid_text(step.task)}")
+        previous: str | None = None
+        for step in steps:
+            alias = aliases[step.task]
+            if previous is not None and previous != alias:
+                lines.append(f"    {previous}->>{alias}: switch")
+            lines.append(f"    Note over {alias}: #{step.index} t={step.time:g} awaits {_mermaid_text(step.site)}")
+            previous = alias
+        if len(self.steps) > limit:
+            lines.append(f"    Note over T0: ... {len(self.steps) - limit} more steps")
+        return "\n".join(lines) + "\n"
+
+
+def _mermaid_text(text: str) -> str:
+    """Mermaid ends a message at ``;`` (and ``#...;`` is an entity); keep labels literal."""
+    return text.replace(";", ",")

@@ -1,0 +1,383 @@
+"""End-of-run oracles: what must hold after every simulated session, whatever the schedule.
+
+Each oracle is one small function over :class:`RunFacts` returning violations with a stable
+rule id.  They judge the system from the outside (the events it published, the rows it wrote,
+what its order manager says), so they keep working when the internals change.
+
+Phases, as in TigerBeetle's VOPR: faults may delay or fail statements during the run
+(*safety*: nothing may be lost or doubled); the runner then lets the database catch up
+(*liveness*: the WAL applies) before these checks read the tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.violation import Violation
+from sim.recorder import EventRecorder
+from system import topics
+
+ACTIONABLE_TYPES = {"Z1", "ZE1", "E1"}
+OUTCOME_TOPICS = (topics.ORDER_CREATED, topics.ORDER_CANCELLED, topics.ORDER_REJECTED)
+REL_TOLERANCE = 1e-6
+
+
+@dataclass
+class SessionFacts:
+    """What the runner learned about one session once it stopped."""
+
+    session_id: str
+    mode: str
+    state: str
+    orders: list[dict[str, Any]]
+    positions: list[dict[str, Any]]
+    account: dict[str, float]
+    expected_ticks: dict[str, list[float]]
+    """Per symbol, the timestamps (epoch seconds) of the market data the session should see."""
+
+
+@dataclass
+class RunFacts:
+    sessions: list[SessionFacts]
+    recorder: EventRecorder
+    tables: dict[str, list[dict[str, Any]]]
+    location: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Oracle = Callable[[RunFacts], list[Violation]]
+
+
+def is_actionable(signal: Mapping[str, Any]) -> bool:
+    """The contract of docs/architecture.md: triggered Z1/ZE1/E1, or any CANCEL."""
+    if not signal.get("triggered"):
+        return False
+    return signal.get("signal_type") in ACTIONABLE_TYPES or signal.get("action") == "CANCEL"
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return math.isclose(float(a), float(b), rel_tol=REL_TOLERANCE, abs_tol=1e-9)
+    return a == b
+
+
+def _sample(items: Iterable[Any], limit: int = 3) -> str:
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:limit])
+    return f"{shown} (+{len(items) - limit} more)" if len(items) > limit else shown
+
+
+def _rows(facts: RunFacts, table: str, session_id: str) -> list[dict[str, Any]]:
+    return [r for r in facts.tables.get(table, []) if r.get("session_id") == session_id]
+
+
+# --- the oracles ------------------------------------------------------------------------------
+
+
+def signals_handled(facts: RunFacts) -> list[Violation]:
+    """oracle.signal-unhandled: every actionable signal became an order, a cancel or a rejection.
+
+    This is what catches an order manager that was never created or never started (seed
+    defect 1): signals are published, nobody turns them into orders.
+    """
+    found = []
+    for session in facts.sessions:
+        signals = [s for s in facts.recorder.of(topics.SIGNAL_GENERATED, session.session_id) if is_actionable(s)]
+        answered = {e.get("signal_id") for t in OUTCOME_TOPICS for e in facts.recorder.of(t, session.session_id)}
+        missing = [s.get("signal_id") for s in signals if s.get("signal_id") not in answered]
+        if missing:
+            found.append(Violation(
+                "oracle.signal-unhandled",
+                f"{len(missing)} of {len(signals)} actionable signals of session {session.session_id} "
+                "never became an order, a cancel or a rejection",
+                location=f"session {session.session_id} ({session.mode}) {facts.location}",
+                expected="order_created / order_cancelled / order_rejected carrying each signal's signal_id",
+                seen=f"unanswered signal_ids: {_sample(missing)}",
+            ))
+    return found
+
+
+def rows_persisted(facts: RunFacts) -> list[Violation]:
+    """oracle.not-persisted / oracle.duplicate-row: every signal, order, fill and position is in
+    the database exactly once, under its session."""
+    found = []
+    for session in facts.sessions:
+        sid = session.session_id
+        checks = (
+            (topics.SIGNAL_GENERATED, "strategy_signals", "signal_id"),
+            (topics.ORDER_CREATED, "orders", "order_id"),
+            (topics.ORDER_REJECTED, "orders", "order_id"),
+            (topics.POSITION_OPENED, "positions", "position_id"),
+        )
+        for topic, table, key in checks:
+            events = facts.recorder.of(topic, sid)
+            if not events:
+                continue
+            rows = _rows(facts, table, sid)
+            counts = Counter(r.get(key) for r in rows)
+            missing = [e.get(key) for e in events if counts[e.get(key)] == 0]
+            doubled = sorted(str(k) for k, n in counts.items() if n > 1)
+            if missing:
+                found.append(Violation(
+                    "oracle.not-persisted",
+                    f"{len(missing)} of {len(events)} {topic} events of session {sid} have no row in {table}",
+                    location=f"table {table} {facts.location}",
+                    expected=f"a {table} row with session_id={sid!r} per {topic} event (matched on {key})",
+                    seen=f"missing {key}s: {_sample(missing)}; rows of this session: {len(rows)}",
+                ))
+            if doubled:
+                found.append(Violation(
+                    "oracle.duplicate-row",
+                    f"{len(doubled)} {key}s of session {sid} have more than one row in {table}",
+                    location=f"table {table} {facts.location}",
+                    expected=f"exactly one row per {key}",
+                    seen=f"duplicated: {_sample(doubled)}",
+                ))
+        fills = {e.get("order_id"): e for e in facts.recorder.of(topics.ORDER_FILLED, sid)}
+        by_id = {r.get("order_id"): r for r in _rows(facts, "orders", sid)}
+        stale = [oid for oid, fill in fills.items()
+                 if oid in by_id and (by_id[oid].get("status") != fill.get("status")
+                                      or not _close(by_id[oid].get("filled_quantity"), fill.get("filled_quantity")))]
+        if stale:
+            found.append(Violation(
+                "oracle.not-persisted",
+                f"{len(stale)} fills of session {sid} are not reflected in the orders table",
+                location=f"table orders {facts.location}",
+                expected="status and filled_quantity of the order_filled event",
+                seen=f"order_ids: {_sample(stale)}",
+            ))
+    return found
+
+
+def ids_present(facts: RunFacts) -> list[Violation]:
+    """oracle.null-id: no trading row lacks its signal_id or session_id (seed defects 2 and 3).
+
+    With ``DEDUP UPSERT KEYS(timestamp, signal_id)`` NULL matches NULL, so signals without
+    an id silently overwrite each other: this oracle sees the survivors.
+    """
+    found = []
+    for table, columns in (("strategy_signals", ("signal_id", "session_id")),
+                           ("orders", ("session_id",)), ("positions", ("session_id",))):
+        rows = facts.tables.get(table, [])
+        for column in columns:
+            nulls = sum(1 for r in rows if r.get(column) in (None, ""))
+            if nulls:
+                found.append(Violation(
+                    "oracle.null-id",
+                    f"{nulls} of {len(rows)} rows of {table} have no {column}",
+                    location=f"table {table}.{column} {facts.location}",
+                    expected=f"every {table} row carries a non-null {column}",
+                    seen=f"{nulls} NULL values",
+                ))
+    return found
+
+
+def replay_exactly_once(facts: RunFacts) -> list[Violation]:
+    """oracle.replay-exactly-once: each market-data row reached the bus once, in order (defect 6)."""
+    found = []
+    for session in facts.sessions:
+        seen_ticks = facts.recorder.ticks.get(session.session_id, [])
+        problems: list[str] = []
+        per_symbol: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
+        last_ts = -math.inf
+        for symbol, seq, ts in seen_ticks:
+            per_symbol[symbol].append((seq, ts))
+            if ts < last_ts and not problems:
+                problems.append(f"{symbol} tick at {ts} published after a tick at {last_ts}")
+            last_ts = max(last_ts, ts)
+        for symbol in sorted(set(session.expected_ticks) | set(per_symbol)):
+            expected = session.expected_ticks.get(symbol, [])
+            got = per_symbol.get(symbol, [])
+            seqs = [s for s, _ in got]
+            if seqs != list(range(len(expected))):
+                dup = sorted(s for s, n in Counter(seqs).items() if n > 1)
+                problems.append(
+                    f"{symbol}: {len(got)} published for {len(expected)} rows"
+                    + (f", duplicated seq {_sample(dup)}" if dup else "")
+                    + ("" if dup or len(got) != len(expected) else ", out of order")
+                )
+            elif any(not _close(ts, want) for (_, ts), want in zip(got, expected, strict=True)):
+                problems.append(f"{symbol}: published timestamps differ from the stored rows")
+        if problems:
+            found.append(Violation(
+                "oracle.replay-exactly-once",
+                f"market data of session {session.session_id} was not replayed exactly once in order",
+                location=f"topic {topics.MARKET_PRICE_UPDATE} {facts.location}",
+                expected="every stored row published once, per-symbol seq 0..n-1, timestamps non-decreasing",
+                seen="; ".join(problems[:4]),
+            ))
+    return found
+
+
+POSITION_FIELDS = ("symbol", "side", "status", "quantity", "entry_price", "realized_pnl")
+
+
+def positions_match(facts: RunFacts) -> list[Violation]:
+    """oracle.positions-mismatch: the positions table equals the order manager's positions."""
+    found = []
+    for session in facts.sessions:
+        db = {r.get("position_id"): r for r in _rows(facts, "positions", session.session_id)}
+        om = {p.get("position_id"): p for p in session.positions}
+        diffs = []
+        for pid in sorted(set(db) | set(om), key=str):
+            if pid not in db or pid not in om:
+                diffs.append(f"{pid}: {'only in the order manager' if pid in om else 'only in the database'}")
+                continue
+            for name in POSITION_FIELDS:
+                if not _close(db[pid].get(name), om[pid].get(name)):
+                    diffs.append(f"{pid}.{name}: db={db[pid].get(name)!r} om={om[pid].get(name)!r}")
+        if diffs:
+            found.append(Violation(
+                "oracle.positions-mismatch",
+                f"{len(diffs)} differences between the positions table and the order manager "
+                f"for session {session.session_id}",
+                location=f"table positions {facts.location}",
+                expected=f"equal {', '.join(POSITION_FIELDS)} for every position",
+                seen=_sample(diffs),
+            ))
+    return found
+
+
+ORDER_FIELDS = ("symbol", "side", "order_type", "status", "quantity", "price", "filled_quantity", "filled_price",
+                "commission", "signal_id")
+
+
+def orders_match(facts: RunFacts) -> list[Violation]:
+    """oracle.orders-mismatch: the orders table equals the order manager's orders, column by column.
+
+    Catches writes that reach the right row with the wrong values (swapped arguments, a
+    column fed from the wrong event field)."""
+    found = []
+    for session in facts.sessions:
+        db = {r.get("order_id"): r for r in _rows(facts, "orders", session.session_id)}
+        om = {o.get("order_id"): o for o in session.orders}
+        diffs = []
+        for oid in sorted(set(db) & set(om), key=str):
+            for name in ORDER_FIELDS:
+                if name in om[oid] and not _close(db[oid].get(name), om[oid].get(name)):
+                    diffs.append(f"{oid}.{name}: db={db[oid].get(name)!r} om={om[oid].get(name)!r}")
+        diffs += [f"{oid}: only in the order manager" for oid in sorted(set(om) - set(db), key=str)]
+        if diffs:
+            found.append(Violation(
+                "oracle.orders-mismatch",
+                f"{len(diffs)} differences between the orders table and the order manager "
+                f"for session {session.session_id}",
+                location=f"table orders {facts.location}",
+                expected=f"equal {', '.join(ORDER_FIELDS)} for every order",
+                seen=_sample(diffs),
+            ))
+    return found
+
+
+def sessions_isolated(facts: RunFacts) -> list[Violation]:
+    """oracle.session-isolation: sessions share nothing they should not.
+
+    Every order answers a signal of its own session, and sessions run on the same spec and
+    data (``--sessions N``) produce the same trading, as each would alone."""
+    found = []
+    signals_of = {s.session_id: {e.get("signal_id") for e in facts.recorder.of(topics.SIGNAL_GENERATED, s.session_id)}
+                  for s in facts.sessions}
+    for session in facts.sessions:
+        foreign = [e.get("order_id") for t in OUTCOME_TOPICS for e in facts.recorder.of(t, session.session_id)
+                   if e.get("signal_id") not in signals_of[session.session_id]]
+        if foreign:
+            found.append(Violation(
+                "oracle.session-isolation",
+                f"{len(foreign)} orders of session {session.session_id} answer signals of another session",
+                location=f"session {session.session_id} {facts.location}",
+                expected="every order's signal_id is a signal of the same session",
+                seen=f"order_ids: {_sample(foreign)}",
+            ))
+    if len(facts.sessions) > 1:
+        shapes = {s.session_id: _trading_shape(facts, s.session_id) for s in facts.sessions}
+        first_id, first = next(iter(shapes.items()))
+        for sid, shape in shapes.items():
+            if shape != first:
+                found.append(Violation(
+                    "oracle.session-isolation",
+                    f"sessions {first_id} and {sid} ran the same spec on the same data but traded differently",
+                    location=f"session {sid} {facts.location}",
+                    expected=f"the same counts as {first_id}: {first}", seen=str(shape),
+                ))
+    return found
+
+
+def _trading_shape(facts: RunFacts, session_id: str) -> dict[str, Any]:
+    shape: dict[str, Any] = {t: len(facts.recorder.of(t, session_id)) for t in (
+        topics.SIGNAL_GENERATED, topics.ORDER_CREATED, topics.ORDER_FILLED, topics.ORDER_REJECTED,
+        topics.POSITION_OPENED, topics.POSITION_CLOSED)}
+    shape["realized_pnl"] = round(sum(c.get("realized_pnl", 0.0) for c in
+                                      facts.recorder.of(topics.POSITION_CLOSED, session_id)), 6)
+    return shape
+
+
+def accounting_balances(facts: RunFacts) -> list[Violation]:
+    """oracle.accounting: balance = initial + realized PnL - fees, and both sums match the events."""
+    found = []
+    for session in facts.sessions:
+        acct = session.account
+        fills = facts.recorder.of(topics.ORDER_FILLED, session.session_id)
+        closes = facts.recorder.of(topics.POSITION_CLOSED, session.session_id)
+        checks = (
+            ("balance", acct.get("balance"),
+             acct.get("initial_balance", 0.0) + acct.get("realized_pnl", 0.0) - acct.get("fees", 0.0)),
+            ("fees", acct.get("fees"), sum(f.get("commission", 0.0) for f in fills)),
+            ("realized_pnl", acct.get("realized_pnl"), sum(c.get("realized_pnl", 0.0) for c in closes)),
+            ("fees in orders table", sum((r.get("commission") or 0.0) for r in
+                                         _rows(facts, "orders", session.session_id)), acct.get("fees")),
+        )
+        wrong = [f"{name}: {got!r} != {want!r}" for name, got, want in checks
+                 if got is None or want is None or not _close(got, want)]
+        if wrong:
+            found.append(Violation(
+                "oracle.accounting",
+                f"accounts of session {session.session_id} do not balance",
+                location=f"session {session.session_id} {facts.location}",
+                expected="balance == initial + realized_pnl - fees; fees == sum of fill commissions; "
+                         "realized_pnl == sum over position_closed",
+                seen="; ".join(wrong),
+            ))
+    return found
+
+
+def terminal_state(facts: RunFacts) -> list[Violation]:
+    """oracle.session-not-stopped: every session ended in STOPPED."""
+    return [
+        Violation(
+            "oracle.session-not-stopped",
+            f"session {s.session_id} ended in {s.state}, not STOPPED",
+            location=f"session {s.session_id} {facts.location}",
+            expected="STOPPED", seen=s.state,
+        )
+        for s in facts.sessions if s.state != "STOPPED"
+    ]
+
+
+def handler_errors(facts: RunFacts) -> list[Violation]:
+    """oracle.handler-error: a subscriber raised (the bus isolated it, but work was lost)."""
+    by_site: Counter[tuple[str, str, str]] = Counter(
+        (topic, name, f"{type(err).__name__}: {err}") for topic, name, err in facts.recorder.handler_errors
+    )
+    return [
+        Violation(
+            "oracle.handler-error",
+            f"{name} raised while handling {topic} ({n} times)",
+            location=f"topic {topic} {facts.location}",
+            expected="handlers complete", seen=message,
+        )
+        for (topic, name, message), n in sorted(by_site.items())
+    ]
+
+
+ORACLES: Sequence[Oracle] = (
+    signals_handled, rows_persisted, ids_present, replay_exactly_once,
+    positions_match, orders_match, sessions_isolated, accounting_balances, terminal_state, handler_errors,
+)
+
+
+def check_all(facts: RunFacts) -> list[Violation]:
+    return [v for oracle in ORACLES for v in oracle(facts)]

@@ -1,0 +1,2 @@
+-- Link every order to the signal that caused it (oracle: each actionable signal became an order).
+ALTER TABLE orders ADD COLUMN signal_id SYMBOL;

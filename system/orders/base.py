@@ -1,0 +1,377 @@
+"""OrderManagerBase: signals to orders, fills to positions, and the account that balances.
+
+Shared by the paper ``OrderManager`` and the ``BacktestOrderManager``; they differ only in
+``_execute`` (when a market order fills) and the per-tick hook ``_on_tick``.
+
+Signals handled (docs/architecture.md, "actionable signal"), each ending in
+``order_created`` (+ ``order_filled``), ``order_cancelled`` or ``order_rejected`` carrying
+the signal's ``signal_id``:
+
+- Z1 BUY/SELL: open, or add to, the strategy's position on the symbol.  Rejected with
+  ``opposite_position_open`` (held or working on the other side), ``close_pending``, ``invalid_quantity`` or
+  ``insufficient_balance`` (notional at the worst slippage, plus fee, above the balance not
+  already committed to open positions and working orders).
+- ZE1/E1 CLOSE: close that position.  Rejected with ``no_position`` or ``close_pending``.
+- any CANCEL: cancel the strategy's working orders on the symbol; none: rejected with
+  ``nothing_to_cancel``.
+- Z1 with CLOSE, or ZE1/E1 with BUY/SELL: rejected with ``invalid_action``.
+
+Accounting: ``balance == initial_balance + realized_pnl - fees`` at every instant, where
+``realized_pnl`` is the sum of the positions' price PnL and ``fees`` the sum of the orders'
+commissions (fee = fill price x quantity x ``fee_rate``).  ``slippage_pct`` is a fraction
+like ``fee_rate`` (0.0005 = 5 bp, as in ``SystemConfig``): each fill moves the price against
+the order by the fraction ``uniform(0, slippage_pct)`` drawn from the Random port.
+
+Event time: orders are stamped with their signal's time, fills and position events with the
+market time of the fill or the mark; the last market price is the latest of the price
+updates and the signal prices seen (a signal is produced *by* a price update, and this
+manager may be subscribed after the indicator engine).
+
+Lock discipline (the seed report's defect 5):
+
+- ``_lock`` guards orders, positions and the account across the awaits of a signal's
+  handling; ``_order_sequence_lock`` guards the order id sequence.
+- The only nesting is ``_lock`` then ``_order_sequence_lock``, in ``_open_position``,
+  ``_close_position`` and ``_cancel_orders``.  Never take ``_lock`` while holding
+  ``_order_sequence_lock``: that order, beside these three, is an ABBA deadlock.
+- Events are published only after ``_lock`` is released: a subscriber may call back into
+  the manager (``get_all_orders`` takes ``_lock``, and anyio locks are not reentrant), so
+  publishing under the lock could deadlock the manager on itself.  One signal's events are
+  still published in order (created, filled, position).
+- Mark-to-market runs on every tick without ``_lock``: it writes only ``current_price`` and
+  ``unrealized_pnl`` and never awaits between reading and writing, which under cooperative
+  scheduling is atomic, and it keeps a lock checkpoint off the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import anyio
+
+from system import topics
+from system.bus import EventBus, Subscription
+from system.orders.records import Event, Order, Position
+from system.ports import Clock, Ids, Random
+
+log = logging.getLogger(__name__)
+
+POSITION_UPDATE_INTERVAL = 60.0
+"""Seconds of event time between two mark-to-market ``position_updated`` of one position."""
+
+_SIDES = ("BUY", "SELL")
+_REQUIRED_SIGNAL_FIELDS = ("signal_id", "strategy_id", "symbol", "signal_type", "action", "price",
+                           "quantity", "timestamp")
+
+
+class OrderManagerConfigError(ValueError):
+    """Constructor arguments an order manager cannot trade with."""
+
+
+class SignalError(ValueError):
+    """An actionable signal missing what an order needs; names the signal and the fields."""
+
+
+def _check_settings(initial_balance: float, fee_rate: float, slippage_pct: float) -> None:
+    for name, value, ok, expected in (
+        ("initial_balance", initial_balance, lambda v: v > 0, "> 0"),
+        ("fee_rate", fee_rate, lambda v: 0 <= v < 1, "in [0, 1) (a fraction: 0.0006 = 6 bp)"),
+        ("slippage_pct", slippage_pct, lambda v: 0 <= v < 1, "in [0, 1) (a fraction: 0.0005 = 5 bp)"),
+    ):
+        if not (_is_number(value) and ok(value)):
+            raise OrderManagerConfigError(f"{name} must be a finite number {expected}, got {value!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class OrderManagerBase:
+    """Subscribes to ``signal_generated`` (role ``order_execution``) and
+    ``market.price_update`` (role ``mark_to_market``) as its class name."""
+
+    def __init__(self, bus: EventBus, ids: Ids, clock: Clock, random: Random, *, session_id: str,
+                 initial_balance: float, fee_rate: float, slippage_pct: float) -> None:
+        _check_settings(initial_balance, fee_rate, slippage_pct)
+        self._bus = bus
+        self._ids = ids
+        self._clock = clock  # event times come from the market data; kept for live-mode pacing
+        self._random = random
+        self.session_id = session_id
+        self.initial_balance = float(initial_balance)
+        self.fee_rate = float(fee_rate)
+        self.slippage_pct = float(slippage_pct)
+        self._lock = anyio.Lock()
+        self._order_sequence_lock = anyio.Lock()
+        self._order_sequence = 0
+        self._orders: dict[str, Order] = {}
+        self._working: dict[str, Order] = {}  # NEW orders waiting for a fill
+        self._positions: dict[str, Position] = {}  # every position, open or closed, by id
+        self._open: dict[str, dict[str, Position]] = {}  # symbol -> strategy_id -> OPEN position
+        self._last_price: dict[str, tuple[float, float]] = {}  # symbol -> (price, timestamp)
+        self._realized_pnl = 0.0
+        self._fees = 0.0
+        self._subscriptions: list[Subscription] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._subscriptions:
+            return
+        component = type(self).__name__
+        self._subscriptions = [
+            await self._bus.subscribe(topics.SIGNAL_GENERATED, self._on_signal,
+                                      component=component, role="order_execution"),
+            await self._bus.subscribe(topics.MARKET_PRICE_UPDATE, self._on_price_update,
+                                      component=component, role="mark_to_market"),
+        ]
+        log.info("orders.started component=%s session=%s", component, self.session_id)
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await self._bus.unsubscribe(subscription)
+        if subscriptions:
+            log.info("orders.stopped component=%s session=%s account=%s",
+                     type(self).__name__, self.session_id, self.account())
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def account(self) -> dict[str, float]:
+        return {
+            "initial_balance": self.initial_balance,
+            "balance": self.initial_balance + self._realized_pnl - self._fees,
+            "realized_pnl": self._realized_pnl,
+            "fees": self._fees,
+        }
+
+    async def get_all_orders(self) -> list[dict[str, Any]]:
+        """Every order in creation order, as ``orders`` rows (+ ``signal_id``)."""
+        async with self._lock:
+            return [order.row() for order in self._orders.values()]
+
+    async def get_all_positions(self) -> list[dict[str, Any]]:
+        """Every position in opening order, as ``positions`` rows; status OPEN or CLOSED."""
+        async with self._lock:
+            return [position.row() for position in self._positions.values()]
+
+    # -- signals ---------------------------------------------------------------------------
+
+    async def _on_signal(self, signal: dict[str, Any]) -> None:
+        if signal["session_id"] != self.session_id or not signal["triggered"]:
+            return
+        signal_type, action = signal["signal_type"], signal["action"]
+        if action != "CANCEL" and signal_type not in ("Z1", "ZE1", "E1"):
+            return  # S1 is informational
+        missing = [name for name in _REQUIRED_SIGNAL_FIELDS if name not in signal]
+        if missing or not (_is_number(signal["price"]) and signal["price"] > 0):
+            raise SignalError(f"signal_generated {signal.get('signal_id')!r} session={self.session_id}: "
+                              f"missing fields {missing}, price {signal.get('price')!r} (a number > 0)")
+        self._observe_price(signal["symbol"], signal["price"], signal["timestamp"])
+        if action == "CANCEL":
+            events = await self._cancel_orders(signal)
+        elif signal_type == "Z1":
+            events = await self._open_position(signal)
+        else:
+            events = await self._close_position(signal)
+        await self._publish(events)
+
+    async def _open_position(self, signal: dict[str, Any]) -> list[Event]:
+        async with self._lock:
+            async with self._order_sequence_lock:
+                order_id, sequence = self._next_order_id()
+            action = signal["action"]
+            side = action if action in _SIDES else _entry_side(signal)
+            order = self._new_order(signal, order_id, sequence, side=side)
+            reason = self._entry_rejection(order) if action in _SIDES else "invalid_action"
+            if reason is not None:
+                return [order.rejected(reason)]
+            return [order.created(), *self._execute(order)]
+
+    async def _close_position(self, signal: dict[str, Any]) -> list[Event]:
+        async with self._lock:
+            position = self._open.get(signal["symbol"], {}).get(signal["strategy_id"])
+            async with self._order_sequence_lock:
+                order_id, sequence = self._next_order_id()
+            if signal["action"] != "CLOSE" or position is None:
+                order = self._new_order(signal, order_id, sequence, side=_exit_side(signal))
+                return [order.rejected("invalid_action" if signal["action"] != "CLOSE" else "no_position")]
+            order = self._new_order(signal, order_id, sequence, side=_closing_side(position),
+                                    quantity=position.quantity, closes=position)
+            if self._close_pending(position):
+                return [order.rejected("close_pending")]
+            return [order.created(), *self._execute(order)]
+
+    async def _cancel_orders(self, signal: dict[str, Any]) -> list[Event]:
+        async with self._lock:
+            targets = [order for order in self._working.values()
+                       if order.strategy_id == signal["strategy_id"] and order.symbol == signal["symbol"]]
+            if not targets:
+                async with self._order_sequence_lock:
+                    order_id, sequence = self._next_order_id()
+                order = self._new_order(signal, order_id, sequence, side=_entry_side(signal))
+                return [order.rejected("nothing_to_cancel")]
+            reason = signal.get("metadata", {}).get("reason", "cancel_signal")
+            for order in targets:
+                del self._working[order.order_id]
+            return [order.cancelled(signal_id=signal["signal_id"], reason=reason, timestamp=signal["timestamp"])
+                    for order in targets]
+
+    def _next_order_id(self) -> tuple[str, int]:
+        """Caller holds ``_order_sequence_lock``: the id and its session sequence go together."""
+        self._order_sequence += 1
+        return self._ids.new_id("ord"), self._order_sequence
+
+    def _new_order(self, signal: dict[str, Any], order_id: str, sequence: int, *, side: str,
+                   quantity: float | None = None, closes: Position | None = None) -> Order:
+        symbol = signal["symbol"]
+        order = Order(
+            order_id=order_id, sequence=sequence, session_id=self.session_id, signal_id=signal["signal_id"],
+            strategy_id=signal["strategy_id"], symbol=symbol, side=side,
+            quantity=signal["quantity"] if quantity is None else quantity,
+            price=self._last_price[symbol][0], timestamp=signal["timestamp"], closes=closes,
+            metadata={"sequence": sequence, "signal_type": signal["signal_type"]},
+        )
+        for level in ("stop_loss", "take_profit"):
+            if level in signal.get("metadata", {}):
+                order.metadata[level] = signal["metadata"][level]
+        self._orders[order_id] = order
+        return order
+
+    def _entry_rejection(self, order: Order) -> str | None:
+        """Why an opening order cannot be placed, or None."""
+        quantity = order.quantity
+        if not (isinstance(quantity, int | float) and math.isfinite(quantity) and quantity > 0):
+            return "invalid_quantity"
+        if self._exposure_side(order.strategy_id, order.symbol) not in (None, order.side):
+            return "opposite_position_open"
+        position = self._open.get(order.symbol, {}).get(order.strategy_id)
+        if position is not None and self._close_pending(position):
+            return "close_pending"
+        worst_price = order.price * (1.0 + self.slippage_pct)
+        required = quantity * worst_price * (1.0 + self.fee_rate)
+        if required > self._available_balance():
+            return "insufficient_balance"
+        return None
+
+    def _exposure_side(self, strategy_id: str, symbol: str) -> str | None:
+        """The side (BUY/SELL) the strategy holds, or will once its working entries fill."""
+        position = self._open.get(symbol, {}).get(strategy_id)
+        if position is not None:
+            return "BUY" if position.side == "LONG" else "SELL"
+        for order in self._working.values():
+            if order.closes is None and order.strategy_id == strategy_id and order.symbol == symbol:
+                return order.side
+        return None
+
+    def _close_pending(self, position: Position) -> bool:
+        return any(working.closes is position for working in self._working.values())
+
+    def _available_balance(self) -> float:
+        committed = sum(p.entry_price * p.quantity for by_strategy in self._open.values()
+                        for p in by_strategy.values())
+        committed += sum(o.price * o.quantity for o in self._working.values() if o.closes is None)
+        return self.account()["balance"] - committed
+
+    # -- execution (subclasses decide when a market order fills) ---------------------------
+
+    def _execute(self, order: Order) -> list[Event]:
+        """Called under ``_lock`` right after ``order_created``; returns the events that follow."""
+        raise NotImplementedError
+
+    def _fill(self, order: Order, market_price: float, timestamp: float) -> list[Event]:
+        """Fill ``order`` completely at ``market_price`` moved by slippage; caller holds ``_lock``."""
+        self._working.pop(order.order_id, None)
+        slip = self._random.uniform(0.0, self.slippage_pct)
+        price = market_price * (1.0 + slip) if order.side == "BUY" else market_price * (1.0 - slip)
+        position = order.closes  # a closing order's quantity is its position's: adds wait for it
+        order.status = "FILLED"
+        order.filled_quantity = order.quantity
+        order.filled_price = price
+        order.commission = price * order.quantity * self.fee_rate
+        self._fees += order.commission
+        events = [order.filled(timestamp)]
+        if position is not None:
+            events.append(self._settle_close(position, price, timestamp))
+        else:
+            events.append(self._settle_entry(order, price, timestamp))
+        return events
+
+    def _settle_entry(self, order: Order, price: float, timestamp: float) -> Event:
+        position = self._open.get(order.symbol, {}).get(order.strategy_id)
+        if position is not None:  # same side: add, at the average entry price
+            total = position.quantity + order.quantity
+            position.entry_price = (position.entry_price * position.quantity + price * order.quantity) / total
+            position.quantity = total
+            position.current_price = price
+            position.unrealized_pnl = position.pnl_at(price)
+            return position.updated(timestamp)
+        position = Position(
+            position_id=self._ids.new_id("pos"), session_id=self.session_id, strategy_id=order.strategy_id,
+            symbol=order.symbol, side="LONG" if order.side == "BUY" else "SHORT", quantity=order.quantity,
+            entry_price=price, timestamp=timestamp, current_price=price, last_reported=timestamp,
+            stop_loss=order.metadata.get("stop_loss"), take_profit=order.metadata.get("take_profit"),
+            metadata={"order_id": order.order_id, "signal_id": order.signal_id},
+        )
+        self._positions[position.position_id] = position
+        self._open.setdefault(order.symbol, {})[order.strategy_id] = position
+        return position.opened()
+
+    def _settle_close(self, position: Position, price: float, timestamp: float) -> Event:
+        pnl = position.pnl_at(price)
+        position.realized_pnl += pnl
+        self._realized_pnl += pnl
+        position.current_price = price
+        position.unrealized_pnl = 0.0
+        position.status = "CLOSED"
+        del self._open[position.symbol][position.strategy_id]
+        return position.closed(timestamp)
+
+    # -- market data -----------------------------------------------------------------------
+
+    def _observe_price(self, symbol: str, price: float, timestamp: float) -> None:
+        last = self._last_price.get(symbol)
+        if last is None or timestamp >= last[1]:
+            self._last_price[symbol] = (price, timestamp)
+
+    async def _on_price_update(self, payload: dict[str, Any]) -> None:
+        if payload["session_id"] != self.session_id:
+            return
+        symbol = payload["symbol"]
+        price = payload["price"]
+        timestamp = payload["timestamp"]
+        self._observe_price(symbol, price, timestamp)
+        events = await self._on_tick(symbol, price, timestamp) if self._working else []
+        positions = self._open.get(symbol)
+        if positions:
+            for position in positions.values():
+                position.current_price = price
+                position.unrealized_pnl = position.pnl_at(price)
+                if timestamp - position.last_reported >= POSITION_UPDATE_INTERVAL:
+                    events.append(position.updated(timestamp))
+        if events:
+            await self._publish(events)
+
+    async def _on_tick(self, symbol: str, price: float, timestamp: float) -> list[Event]:
+        """Work due at a new price while orders are working (paper fills); none by default."""
+        return []
+
+    async def _publish(self, events: Iterable[Event]) -> None:
+        for topic, payload in events:
+            await self._bus.publish(topic, payload)
+
+
+def _closing_side(position: Position) -> str:
+    return "SELL" if position.side == "LONG" else "BUY"
+
+
+def _entry_side(signal: dict[str, Any]) -> str:
+    """The side a strategy enters with, from the signal's ``metadata.side`` (LONG by default)."""
+    return "SELL" if signal.get("metadata", {}).get("side") == "SHORT" else "BUY"
+
+
+def _exit_side(signal: dict[str, Any]) -> str:
+    return "BUY" if _entry_side(signal) == "SELL" else "SELL"

@@ -1,0 +1,162 @@
+"""Small programs with one known concurrency bug each.
+
+Every program runs correctly under the stock asyncio loop's fifo order (so a plain test
+run passes) and the kernel exposes the bug: a reordering policy (random or pct) makes it
+fail, or a detector reports it on any schedule.  Each program creates its own state, so a
+run never leaks into the next.  ``bench/kernel_bugs.py`` measures how many seeds each
+policy needs to expose them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+
+
+class LostUpdate(AssertionError):
+    """Two increments, one result: a read-modify-write split by an await."""
+
+
+async def lost_update() -> int:
+    """``slow`` reads, awaits, writes back; ``fast`` increments after one checkpoint.
+    In fifo order ``slow`` writes before ``fast`` increments; the other order loses one."""
+    account = {"balance": 0}
+
+    async def slow() -> None:
+        seen = account["balance"]
+        await anyio.sleep(0)
+        account["balance"] = seen + 1
+
+    async def fast() -> None:
+        await anyio.sleep(0)
+        account["balance"] += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(slow)
+        tg.start_soon(fast)
+    if account["balance"] != 2:
+        raise LostUpdate(f"balance {account['balance']} after two increments")
+    return account["balance"]
+
+
+async def abba_locks() -> None:
+    """``transfer`` takes A then B, ``audit`` takes B then A; neither yields while holding a
+    lock, so no schedule deadlocks, yet the order is inverted: lockdep's job."""
+    accounts = asyncio.Lock()
+    ledger = asyncio.Lock()
+
+    async def transfer() -> None:
+        async with accounts, ledger:
+            pass
+
+    async def audit() -> None:
+        async with ledger, accounts:
+            pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(transfer)
+        tg.start_soon(audit)
+
+
+async def _notify(outbox: list[str], message: str) -> None:
+    outbox.append(message)
+
+
+async def unawaited_coroutine() -> list[str]:
+    """``_notify(...)`` is called but not awaited: the message is silently never sent."""
+    outbox: list[str] = []
+    await _notify(outbox, "order created")
+    _notify(outbox, "order filled")  # noqa: RUF006 -- the bug under test  # type: ignore[unused-coroutine]
+    return outbox
+
+
+async def deadlock() -> None:
+    """ABBA with a checkpoint while holding the first lock: under fifo ``first`` takes both
+    locks before ``second`` wants its second one; if ``second`` runs first in the second
+    batch, each holds one lock and waits for the other, forever."""
+    a = asyncio.Lock()
+    b = asyncio.Lock()
+
+    async def first() -> None:
+        async with a:
+            await anyio.sleep(0)
+            async with b:
+                pass
+
+    async def second() -> None:
+        await anyio.sleep(0)
+        async with b:
+            await anyio.sleep(0)
+            async with a:
+                pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        tg.start_soon(second)
+
+
+async def leaked_task() -> str:
+    """A fire-and-forget heartbeat task that nobody stops: ``asyncio.run`` would cancel it
+    silently at exit."""
+
+    async def heartbeat() -> None:
+        while True:
+            await anyio.sleep(30)
+
+    asyncio.get_running_loop().create_task(heartbeat())
+    await anyio.sleep(60)
+    return "done"
+
+
+class StaleRead(AssertionError):
+    """The reader woke before the writer at the same instant."""
+
+
+async def timer_tie() -> float:
+    """Writer and reader both sleep until t=1; the reader assumes the writer went first.
+    The stock loop runs equal-deadline timers in creation order; nothing guarantees it."""
+    quote = {"price": 0.0}
+
+    async def writer() -> None:
+        await anyio.sleep(1)
+        quote["price"] = 101.5
+
+    async def reader() -> None:
+        await anyio.sleep(1)
+        if quote["price"] == 0.0:
+            raise StaleRead("read the quote before it was published at the same instant")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer)
+        tg.start_soon(reader)
+    return quote["price"]
+
+
+async def busy_day() -> int:
+    """A correct program with some of everything (task group, queue, lock, timeouts) for
+    the property tests: 4 workers pass items through a queue for a simulated day."""
+    queue: asyncio.Queue[int] = asyncio.Queue(maxsize=2)
+    lock = anyio.Lock()
+    total = {"n": 0}
+
+    async def producer(worker: int) -> None:
+        for item in range(5):
+            await queue.put(worker * 10 + item)
+            await anyio.sleep(3600 * (worker + 1))
+
+    async def consumer() -> None:
+        while True:
+            with anyio.move_on_after(7200):
+                item = await queue.get()
+                async with lock:
+                    total["n"] += item
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consumer)
+        async with anyio.create_task_group() as producers:
+            for worker in range(4):
+                producers.start_soon(producer, worker)
+        await anyio.sleep(86400)
+        tg.cancel_scope.cancel()
+    return total["n"]
