@@ -71,6 +71,8 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="hours of market data (default: %(default)s)")
     parser.add_argument("--sessions", type=positive_int, default=default.sessions,
                         help="concurrent sessions on one bus and database (default: %(default)s)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="with --sessions N: run the sessions one after the other instead of side by side")
     parser.add_argument("--pct-depth", type=positive_int, default=default.pct_depth,
                         help="PCT change points d (default: %(default)s)")
     parser.add_argument("--no-monitor", dest="monitor", action="store_false",
@@ -81,6 +83,7 @@ def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
     values = dict(
         mode=args.mode, seed=getattr(args, "seed", 0), kernel=args.kernel, policy=args.policy,
         faults=args.faults, symbols=tuple(args.symbols), hours=args.hours, sessions=args.sessions,
+        sequential=args.sequential,
         pct_depth=args.pct_depth, monitor=args.monitor,
     )
     values.update(overrides)

@@ -10,7 +10,9 @@ the same faults in every run, process and ``PYTHONHASHSEED``.
 Sites and what their knobs mean:
 
 * ``db`` — every statement of the simulated QuestDB.  ``error_rate``: probability that a
-  statement fails with ``TransientDatabaseError`` before it does anything.  ``latency``:
+  statement fails with ``TransientDatabaseError`` before it does anything.  ``ack_loss_rate``:
+  probability that a statement takes effect and *then* fails the same way (the reply was
+  lost), which is what makes a blind retry write twice.  ``latency``:
   virtual seconds each statement takes.  ``lag``: WAL apply lag — on a WAL table, a write is
   acknowledged at once and becomes visible this many virtual seconds later.
 
@@ -33,6 +35,7 @@ from types import MappingProxyType
 # Spec field suffix -> (SiteFaults attribute, multiplier from the spec's unit to seconds).
 _FIELDS: dict[str, tuple[str, float]] = {
     "error_rate": ("error_rate", 1.0),
+    "ack_loss_rate": ("ack_loss_rate", 1.0),
     "latency_ms": ("latency", 0.001),
     "lag_ms": ("lag", 0.001),
 }
@@ -64,10 +67,12 @@ class SiteFaults:
     error_rate: float = 0.0
     latency: Span = Span()
     lag: Span = Span()
+    ack_loss_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ValueError(f"error_rate must be within 0..1, got {self.error_rate}")
+        for name in ("error_rate", "ack_loss_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {getattr(self, name)}")
 
 
 NO_FAULTS = SiteFaults()
@@ -94,7 +99,8 @@ class FaultPlan:
         """One line for the run header, e.g. ``db-flaky (db: error_rate=0.05 latency=1..20ms)``."""
         parts = []
         for site, faults in self.sites.items():
-            knobs = [f"error_rate={faults.error_rate:g}"] if faults.error_rate else []
+            knobs = [f"{name}={rate:g}" for name, rate in (("error_rate", faults.error_rate),
+                                                            ("ack_loss_rate", faults.ack_loss_rate)) if rate]
             knobs += [f"{name}={span}" for name, span in (("latency", faults.latency), ("lag", faults.lag))
                       if span.high]
             parts.append(f"{site}: {' '.join(knobs) or 'none'}")
@@ -109,7 +115,7 @@ class FaultPlan:
 
     @classmethod
     def from_spec(cls, text: str) -> FaultPlan:
-        """``"[preset,]site_field=value,..."``; fields ``error_rate`` (0..1), ``latency_ms`` and
+        """``"[preset,]site_field=value,..."``; fields ``error_rate``, ``ack_loss_rate`` (0..1), ``latency_ms`` and
         ``lag_ms`` (``5`` or ``1..20``).  A bare preset name is that preset."""
         items = [item.strip() for item in text.split(",") if item.strip()]
         if not items:
@@ -128,7 +134,7 @@ def _parse_item(key: str, value: str, item: str) -> tuple[str, str, float | Span
         if key.endswith("_" + suffix) and len(key) > len(suffix) + 1:
             site = key[: -len(suffix) - 1]
             try:
-                if attribute == "error_rate":
+                if attribute.endswith("_rate"):
                     return site, attribute, float(value)
                 low, _, high = value.partition("..")
                 return site, attribute, Span(float(low) * unit, float(high or low) * unit)
@@ -149,7 +155,12 @@ class FaultInjector:
         self._rng = rng
 
     def fails(self) -> bool:
-        rate = self.faults.error_rate
+        return self._draw(self.faults.error_rate)
+
+    def loses_ack(self) -> bool:
+        return self._draw(self.faults.ack_loss_rate)
+
+    def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
 
     def latency(self) -> float:

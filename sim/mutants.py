@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 PROBE_KINDS = ("check", "run", "explore")
+PROBE_TIMEOUT = 180.0
+"""Wall seconds a probe may take before the mutant is reported as an error (a hang is a finding
+about the harness, never a silent wait)."""
 
 
 class CatalogueError(Exception):
@@ -225,7 +228,12 @@ def _run_probe(probe: Probe, workdir: Path, code_dir: Path) -> dict[str, Any]:
     if probe.kind == "explore":
         command += ["--first-failure", "--no-shrink"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False,
+                              timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"kind": probe.kind, "rules": [],
+                "error": f"{probe.kind} did not finish within {PROBE_TIMEOUT:g} s: {' '.join(command[2:])}"}
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:

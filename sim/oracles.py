@@ -38,6 +38,8 @@ class SessionFacts:
     account: dict[str, float]
     expected_ticks: dict[str, list[float]]
     """Per symbol, the timestamps (epoch seconds) of the market data the session should see."""
+    error: str = ""
+    """Why the session failed, if it did."""
 
 
 @dataclass
@@ -45,6 +47,9 @@ class RunFacts:
     sessions: list[SessionFacts]
     recorder: EventRecorder
     tables: dict[str, list[dict[str, Any]]]
+    persistence_failures: list[Any] = field(default_factory=list)
+    leftover_subscriptions: list[str] = field(default_factory=list)
+    """``component:role -> topic`` of every subscription still live after the system stopped."""
     location: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -332,6 +337,7 @@ def accounting_balances(facts: RunFacts) -> list[Violation]:
         )
         wrong = [f"{name}: {got!r} != {want!r}" for name, got, want in checks
                  if got is None or want is None or not _close(got, want)]
+        wrong += _position_pnl_errors(facts, session.session_id)
         if wrong:
             found.append(Violation(
                 "oracle.accounting",
@@ -344,6 +350,32 @@ def accounting_balances(facts: RunFacts) -> list[Violation]:
     return found
 
 
+def _position_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
+    """Recompute each closed position's realized PnL from its own events: (exit - entry) x qty,
+    negated for SHORT, with entry and quantity as last reported before the close."""
+    state: dict[Any, dict[str, Any]] = {}
+    for topic in (topics.POSITION_OPENED, topics.POSITION_UPDATED):
+        for event in facts.recorder.of(topic, session_id):
+            known = state.setdefault(event.get("position_id"), {})
+            if topic == topics.POSITION_OPENED:
+                known["side"] = event.get("side")
+            if known.get("at", -math.inf) <= event.get("timestamp", 0.0):
+                known.update(at=event.get("timestamp", 0.0), entry=event.get("entry_price"),
+                             quantity=event.get("quantity"))
+    wrong = []
+    for close in facts.recorder.of(topics.POSITION_CLOSED, session_id):
+        known = state.get(close.get("position_id"), {})
+        if not {"side", "entry", "quantity"} <= known.keys():
+            wrong.append(f"position {close.get('position_id')} closed but never opened")
+            continue
+        sign = -1.0 if known["side"] == "SHORT" else 1.0
+        want = sign * (close.get("current_price", 0.0) - known["entry"]) * known["quantity"]
+        if not _close(close.get("realized_pnl"), want):
+            wrong.append(f"position {close.get('position_id')} ({known['side']}) realized_pnl "
+                         f"{close.get('realized_pnl')!r} != (exit - entry) x qty = {want!r}")
+    return wrong
+
+
 def terminal_state(facts: RunFacts) -> list[Violation]:
     """oracle.session-not-stopped: every session ended in STOPPED."""
     return [
@@ -351,31 +383,64 @@ def terminal_state(facts: RunFacts) -> list[Violation]:
             "oracle.session-not-stopped",
             f"session {s.session_id} ended in {s.state}, not STOPPED",
             location=f"session {s.session_id} {facts.location}",
-            expected="STOPPED", seen=s.state,
+            expected="STOPPED", seen=f"{s.state}: {s.error}" if s.error else s.state,
         )
         for s in facts.sessions if s.state != "STOPPED"
     ]
 
 
-def handler_errors(facts: RunFacts) -> list[Violation]:
-    """oracle.handler-error: a subscriber raised (the bus isolated it, but work was lost)."""
-    by_site: Counter[tuple[str, str, str]] = Counter(
-        (topic, name, f"{type(err).__name__}: {err}") for topic, name, err in facts.recorder.handler_errors
+def no_subscription_left(facts: RunFacts) -> list[Violation]:
+    """oracle.subscription-leak: once the system has stopped, nobody is subscribed any more.
+
+    A handler left subscribed after its component stopped keeps acting on events of later
+    sessions (or of nobody), and keeps its component alive."""
+    if not facts.leftover_subscriptions:
+        return []
+    return [Violation(
+        "oracle.subscription-leak",
+        f"{len(facts.leftover_subscriptions)} subscription(s) still live after the system stopped",
+        location=f"event bus {facts.location}",
+        expected="every component's stop() unsubscribes what its start() subscribed",
+        seen=_sample(facts.leftover_subscriptions, 6),
+    )]
+
+
+def nothing_lost(facts: RunFacts) -> list[Violation]:
+    """oracle.persistence-failure: the persistence service gave up on a write (and said so)."""
+    by_reason: Counter[tuple[str, str]] = Counter(
+        (f"{f.table} {f.topic}", str(f.reason)) for f in facts.persistence_failures
     )
     return [
         Violation(
-            "oracle.handler-error",
-            f"{name} raised while handling {topic} ({n} times)",
-            location=f"topic {topic} {facts.location}",
-            expected="handlers complete", seen=message,
+            "oracle.persistence-failure",
+            f"{n} write(s) for {what} failed and were not stored",
+            location=f"{what} {facts.location}",
+            expected="every event of the trading record stored (transient errors retried)", seen=reason,
         )
-        for (topic, name, message), n in sorted(by_site.items())
+        for (what, reason), n in sorted(by_reason.items())
+    ]
+
+
+def handler_errors(facts: RunFacts) -> list[Violation]:
+    """oracle.handler-error: a subscriber raised (the bus isolated it, but work was lost)."""
+    by_site: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for topic, name, error in facts.recorder.handler_errors:
+        by_site[(topic, name, type(error).__name__)].append(str(error))
+    return [
+        Violation(
+            "oracle.handler-error",
+            f"{name} raised {kind} while handling {topic} ({len(messages)} times)",
+            location=f"topic {topic} {facts.location}",
+            expected="handlers complete", seen=f"first: {messages[0]}",
+        )
+        for (topic, name, kind), messages in sorted(by_site.items())
     ]
 
 
 ORACLES: Sequence[Oracle] = (
     signals_handled, rows_persisted, ids_present, replay_exactly_once,
     positions_match, orders_match, sessions_isolated, accounting_balances, terminal_state, handler_errors,
+    nothing_lost, no_subscription_left,
 )
 
 

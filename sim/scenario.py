@@ -51,6 +51,8 @@ class ScenarioSpec:
     hours: float = 2.0
     tick_seconds: float = 1.0
     sessions: int = 1
+    sequential: bool = False
+    """With several sessions: run them one after the other instead of side by side."""
     pct_depth: int = 3
     monitor: bool = True
 
@@ -79,6 +81,8 @@ class ScenarioSpec:
             parts += ["--hours", f"{self.hours:g}"]
         if self.sessions != default.sessions:
             parts += ["--sessions", str(self.sessions)]
+        if self.sequential:
+            parts += ["--sequential"]
         if self.pct_depth != default.pct_depth:
             parts += ["--pct-depth", str(self.pct_depth)]
         if not self.monitor:
@@ -93,6 +97,8 @@ class ScenarioResult:
     violations: list[Violation]
     summary: dict[str, Any]
     kernel_result: Any = field(repr=False, default=None)
+    tables: dict[str, list[dict[str, Any]]] = field(repr=False, default_factory=dict)
+    """The trading tables as the oracles read them after the run."""
 
     @property
     def clean(self) -> bool:
@@ -128,7 +134,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     violations = [v if v.repro else v.with_repro(repro) for v in violations]
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
-    return ScenarioResult(spec, result.trace_hash, violations, summary, result)
+    return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables)
 
 
 def _crash_violation(error: BaseException) -> Violation:
@@ -153,19 +159,20 @@ class _World:
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self.ticks: list[Any] = []
         self.virtual_end = 0.0
+        self.persistence_failures: list[Any] = []
+        self.leftover_subscriptions: list[str] = []
 
     async def main(self) -> None:
         from contracts.monitor import RuntimeMonitor
-        from system.config import SystemConfig
-        from system.container import Container
-        from system.controllers import SessionSpec
-
         from contracts.registry import load_registry
         from contracts.schema import parse_migrations
         from sim.faults import FaultPlan
         from sim.market import SimulatedMarketFeed, generate, load_into
         from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.questdb import SimQuestDB
+        from system.config import SystemConfig
+        from system.container import Container
+        from system.controllers import SessionSpec
 
         spec = self.spec
         clock = VirtualClock(DEFAULT_EPOCH)
@@ -197,16 +204,20 @@ class _World:
             session_ids.append(await controller.create_session(
                 SessionSpec(mode=spec.mode, symbols=spec.symbols, start=start, end=end)))
         try:
-            for sid in session_ids:
-                await controller.start_session(sid)
-            for sid in session_ids:
-                await controller.wait_session(sid)
+            if spec.sequential:
+                for sid in session_ids:
+                    await controller.start_session(sid)
+                    await controller.wait_session(sid)
+            else:
+                for sid in session_ids:
+                    await controller.start_session(sid)
+                for sid in session_ids:
+                    await controller.wait_session(sid)
         finally:
             for sid in session_ids:
                 await controller.stop_session(sid)
             await controller.stop()
-            # liveness phase: faults off, let the WAL apply before the oracles read back
-            db.faults_enabled = False
+            # liveness phase: let the WAL apply before the oracles read the tables back
             await db.wait_for_wal()
             self.virtual_end = clock.monotonic()
             expected = self._expected_ticks()
@@ -219,7 +230,10 @@ class _World:
                     positions=await om.get_all_positions() if om else [],
                     account=dict(om.account()) if om else {},
                     expected_ticks=expected,
+                    error=f"{type(execution.error).__name__}: {execution.error}" if execution.error else "",
                 ))
+            self.persistence_failures = list(controller.persistence.failures) if controller.persistence else []
+            self.leftover_subscriptions = [f"{s.name} -> {s.topic}" for s in bus.subscriptions()]
             self.tables = {name: db.table_rows(name) for name in TRADING_TABLES}
 
     def _expected_ticks(self) -> dict[str, list[float]]:
@@ -233,8 +247,8 @@ class _World:
         if self.monitor is not None:
             found += self.monitor.violations()
         if self.sessions:
-            facts = oracles.RunFacts(self.sessions, self.recorder, self.tables,
-                                     location=f"(seed {self.spec.seed})")
+            facts = oracles.RunFacts(self.sessions, self.recorder, self.tables, self.persistence_failures,
+                                     self.leftover_subscriptions, location=f"(seed {self.spec.seed})")
             found += oracles.check_all(facts)
         return found
 

@@ -103,6 +103,10 @@ class EventBus:
     def subscribers(self, topic: str) -> tuple[Subscription, ...]:
         return self._subscribers.get(topic, ())
 
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """Every live subscription, in subscription order (a stopped system should have none)."""
+        return tuple(sorted((s for subs in self._subscribers.values() for s in subs), key=lambda s: s.sub_id))
+
     # -- publishing ------------------------------------------------------------------------
 
     async def publish(self, topic: str, payload: Payload) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from contracts.scanner.model import PublishSite, SubscribeSite, by_location, location_key
 from contracts.scanner.resolve import Keys, Resolver, local_assignment
-from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
+from contracts.scanner.source import CodeBase, FunctionNode, SourceFile, parameters
 
 _GETTERS = ("get", "pop")
 
@@ -201,9 +201,7 @@ def _handler_reads(code: CodeBase, source: SourceFile, call: ast.Call,
 
 
 def _payload_param(function: FunctionNode, index: int) -> str | None:
-    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
-    if params and params[0] in ("self", "cls"):
-        params = params[1:]
+    params = parameters(function)
     return params[index] if len(params) > index else None
 
 

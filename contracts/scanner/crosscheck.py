@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from contracts.registry.model import Registry
 from contracts.rules import violation
-from contracts.scanner.model import ScanResult, SubscribeSite
+from contracts.scanner.model import PublishSite, ScanResult, SubscribeSite
 from contracts.violation import Violation
 
 
@@ -42,38 +42,43 @@ def missing_consumers(result: ScanResult, registry: Registry, modes: tuple[str, 
 
 
 def _topic_and_payload(result: ScanResult, registry: Registry) -> list[Violation]:
+    """Producers per component; payload problems once per site, naming every component that
+    runs it (a base class publishing for three managers is one mistake, not three)."""
     found = []
+    by_site: dict[tuple[str, str], list[PublishSite]] = {}
     for site in result.publishes:
-        topic = registry.topics.get(site.topic) if site.topic else None
         if site.topic is None:
             continue
+        topic = registry.topics.get(site.topic)
         if topic is None:
             found.append(_unknown_topic(site.topic, site.location, "published"))
-            continue
-        if site.component not in topic.producers:
+        elif site.component not in topic.producers:
             found.append(violation(
                 "static.undeclared-producer", f"{site.component} publishes {topic.name} but is not a declared producer",
                 location=site.location, expected=f"producers: {', '.join(topic.producers) or '(none)'}",
                 seen=site.component,
             ))
-        if site.keys is None:
-            continue
-        missing = [f.name for f in topic.fields if f.required and f.name not in site.keys]
+        if topic is not None and site.keys is not None:
+            by_site.setdefault((site.location, site.topic), []).append(site)
+    for (location, name), sites in by_site.items():
+        topic, site = registry.topics[name], sites[0]
+        who = ", ".join(sorted({s.component for s in sites}))
+        keys = site.keys or ()
+        missing = [f.name for f in topic.fields if f.required and f.name not in keys]
         if missing and site.keys_complete:
             found.append(violation(
                 "static.payload-missing-field",
-                f"{site.component} publishes {topic.name} without required field(s) {', '.join(missing)}",
-                location=site.location, expected=", ".join(f.name for f in topic.fields if f.required),
-                seen=", ".join(site.keys), missing=missing,
+                f"{who} publishes {name} without required field(s) {', '.join(missing)}",
+                location=location, expected=", ".join(f.name for f in topic.fields if f.required),
+                seen=", ".join(keys), missing=missing,
             ))
         declared = {f.name for f in topic.fields}
-        unknown = [k for k in site.keys if k not in declared]
+        unknown = [k for k in keys if k not in declared]
         if unknown and not topic.allow_extra_fields:
             found.append(violation(
-                "static.payload-unknown-field",
-                f"{site.component} publishes {topic.name} with undeclared field(s) {', '.join(unknown)}",
-                location=site.location, expected=", ".join(f.name for f in topic.fields),
-                seen=", ".join(unknown), unknown=unknown,
+                "static.payload-unknown-field", f"{who} publishes {name} with undeclared field(s) {', '.join(unknown)}",
+                location=location, expected=", ".join(f.name for f in topic.fields), seen=", ".join(unknown),
+                unknown=unknown,
             ))
     return found
 
@@ -102,8 +107,14 @@ def _subscribers(result: ScanResult, registry: Registry) -> list[Violation]:
 
 
 def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
-    """One violation per read (file:line and key), naming every component that runs it."""
-    problems: dict[tuple[str, str], tuple[str, list[str], set[str] | None, set[str] | None, SubscribeSite]] = {}
+    """One violation per subscription and key (at its first read), naming every component
+    that runs it; ``details["reads"]`` lists every line reading it.
+
+    A field the registry declares optional may be read although no publisher sends it yet:
+    the contract allows its absence, and the handler must cope (``data.get``)."""
+    first: dict[tuple[str, str], tuple[SubscribeSite, str, list[str]]] = {}   # (site, key) -> site, problem, known
+    components: dict[tuple[str, str], set[str]] = {}
+    reads: dict[tuple[str, str], list[str]] = {}
     for site in result.subscribes:
         if site.topic is None:
             continue
@@ -112,21 +123,26 @@ def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
                 if publishers and all(p.keys is not None and p.keys_complete for p in publishers) else None)
         topic = registry.topics.get(site.topic)
         declared = {f.name for f in topic.fields} if topic else None
+        optional = {f.name for f in topic.fields if not f.required} if topic else set()
         for key, where in site.reads:
-            problem = _read_problem(key, declared, sent)
+            problem = "" if key in optional else _read_problem(key, declared, sent)
             if problem:
-                entry = problems.setdefault((where, key), (problem, [], declared, sent, site))
-                entry[1].append(site.component)
-    found = []
-    for (where, key), (problem, components, declared, sent, site) in sorted(problems.items()):
-        known = sorted(declared if declared is not None else sent or ())
-        found.append(violation(
+                known = sorted(declared if declared is not None else sent or ())
+                first.setdefault((site.location, key), (site, problem, known))
+                components.setdefault((site.location, key), set()).add(site.component)
+                lines = reads.setdefault((site.location, key), [])
+                if where not in lines:
+                    lines.append(where)
+    return [
+        violation(
             "static.handler-reads-unpublished",
-            f"{', '.join(sorted(set(components)))} handler {site.handler} reads {key!r} from {site.topic}, "
-            f"but {problem}",
-            location=where, expected=f"one of: {', '.join(known)}", seen=key, subscribe_site=site.location,
-        ))
-    return found
+            f"{', '.join(sorted(components[at, key]))} handler {site.handler} reads {key!r} from "
+            f"{site.topic}, but {problem}",
+            location=reads[at, key][0], expected=f"one of: {', '.join(known)}", seen=key,
+            subscribe_site=at, reads=reads[at, key],
+        )
+        for (at, key), (site, problem, known) in first.items()
+    ]
 
 
 def _read_problem(key: str, declared: set[str] | None, sent: set[str] | None) -> str:

@@ -35,7 +35,7 @@ def factory_sites(code: CodeBase, prefixes: tuple[str, ...], callers: tuple[Code
     names = frozenset(node.name for _, _, node in defs)
     references = _references(code, names)
     for caller in callers:
-        for name, found in _references(caller, names).items():
+        for name, found in _references(caller, names, strings=False).items():
             references.setdefault(name, []).extend((f"{caller.root.name}/{where}", None) for where, _ in found)
     return by_location(
         FactorySite(
@@ -104,17 +104,16 @@ def _policy(source: SourceFile, function: FunctionNode, service: Service) -> lis
                 location=source.where(raising[0]), expected="log the reason and return None",
                 seen=ast.unparse(raising[0]),
             ))
-        if not _returns_none(function) or not _logs(function):
+        returns_none, logs = bool(_none_returns(function)), _logs(function)
+        if not returns_none or not logs:
             problems.append(violation(
                 "static.optional-factory-silent",
                 f"optional service {label} must log a reason and return None when unavailable",
                 location=where, expected="a logged reason and `return None` on the failure path",
-                seen=f"return None: {'yes' if _returns_none(function) else 'no'}, "
-                     f"logged: {'yes' if _logs(function) else 'no'}",
+                seen=f"return None: {'yes' if returns_none else 'no'}, logged: {'yes' if logs else 'no'}",
             ))
     else:
-        returns = [n for n in own_nodes(function) if isinstance(n, ast.Return)
-                   and (n.value is None or (isinstance(n.value, ast.Constant) and n.value.value is None))]
+        returns = _none_returns(function)
         annotation = ast.unparse(function.returns) if function.returns else ""
         if returns or _optional_annotation(function.returns):
             first = returns[0] if returns else function
@@ -158,9 +157,11 @@ def _uncaught_raises(source: SourceFile, function: FunctionNode) -> list[ast.Rai
     return sorted(found, key=lambda n: n.lineno)
 
 
-def _returns_none(function: FunctionNode) -> bool:
-    return any(isinstance(n, ast.Return) and (n.value is None or (
-        isinstance(n.value, ast.Constant) and n.value.value is None)) for n in own_nodes(function))
+def _none_returns(function: FunctionNode) -> list[ast.Return]:
+    """``return`` and ``return None`` statements of the function itself, in line order."""
+    found = [n for n in own_nodes(function) if isinstance(n, ast.Return)
+             and (n.value is None or (isinstance(n.value, ast.Constant) and n.value.value is None))]
+    return sorted(found, key=lambda n: n.lineno)
 
 
 def _logs(function: FunctionNode) -> bool:
@@ -175,8 +176,10 @@ def _optional_annotation(annotation: ast.expr | None) -> bool:
     return text.startswith("Optional[") or "|None" in text or text.startswith("None|")
 
 
-def _references(code: CodeBase, names: frozenset[str]) -> dict[str, list[tuple[str, ast.AST | None]]]:
-    """Every mention of a factory name outside its own ``def`` line, with the enclosing def."""
+def _references(code: CodeBase, names: frozenset[str], *,
+                strings: bool = True) -> dict[str, list[tuple[str, ast.AST | None]]]:
+    """Every mention of a factory name, with the enclosing def.  ``strings`` counts string
+    constants too (``getattr`` dispatch); not in callers, whose strings may merely describe."""
     found: dict[str, list[tuple[str, ast.AST | None]]] = {}
     for source in code.files:
         for node in source.nodes:
@@ -185,7 +188,7 @@ def _references(code: CodeBase, names: frozenset[str]) -> dict[str, list[tuple[s
                 name = node.attr
             elif isinstance(node, ast.Name) and node.id in names:
                 name = node.id
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+            elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
                 name = node.value
             if name is not None:
                 found.setdefault(name, []).append((source.where(node), source.enclosing_function(node)))

@@ -19,6 +19,7 @@ from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
 from contracts.violation import Violation
 
 _LOCK_TYPES = ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "CapacityLimiter")
+_LOCK_WORDS = frozenset({"lock", "rlock", "mutex", "semaphore"})   # in names: ``_order_lock``, not ``_clock``
 
 
 @dataclass(frozen=True, order=True)
@@ -52,7 +53,7 @@ def _lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
             if isinstance(value, ast.Call):
                 func = value.func
                 callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if callee.endswith(_LOCK_TYPES) or "lock" in target.attr.lower():
+            if callee.endswith(_LOCK_TYPES) or _LOCK_WORDS & set(target.attr.lower().split("_")):
                 names.add(target.attr)
     return frozenset(names)
 

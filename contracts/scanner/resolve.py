@@ -2,9 +2,9 @@
 set of keys of a payload dict.
 
 Only what can be read without running the code is resolved: literals, module constants
-(also imported from another scanned module), local names bound once to a literal, and one
-level of helper call.  Anything else resolves to ``None`` so the caller can say "unresolved"
-instead of guessing.
+(also imported from another scanned module), local names bound to a literal, and helpers
+(``self._payload(...)``) returning one, up to ``MAX_DEPTH`` steps.  Anything else resolves to
+``None`` so the caller can say "unresolved" instead of guessing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
 
-MAX_DEPTH = 8   # names and helper calls followed per payload; stops self-referencing bindings
+MAX_DEPTH = 8   # names and helper calls followed per expression; stops self-referencing bindings
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Resolver:
     # -- strings -----------------------------------------------------------------------
 
     def string(self, source: SourceFile, expr: ast.expr, depth: int = 0) -> str | None:
-        if depth > 8:
+        if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             return expr.value
@@ -56,7 +56,7 @@ class Resolver:
 
     def formatting(self, source: SourceFile, expr: ast.expr, depth: int = 0) -> str | None:
         """How a string expression is assembled at run time, if it is (else ``None``)."""
-        if depth > 8:
+        if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in expr.values):
             return "f-string"

@@ -140,13 +140,21 @@ class CodeBase:
         return sorted(leaves)
 
     def module(self, dotted: str) -> SourceFile | None:
-        """The file for a dotted module name, with or without the root package prefix."""
+        """The file for a dotted module name, with or without the root package prefix.
+
+        When the root is itself a package (it has ``__init__.py``), its code imports its own
+        modules under the package's import name, which need not be the folder's name (a copy
+        of ``system/`` checked elsewhere), so any first segment is accepted as that prefix."""
         if dotted in self.by_module:
             return self.by_module[dotted]
         head, _, rest = dotted.partition(".")
-        if head == self.root.name and rest in self.by_module:
+        if rest in self.by_module and (head == self.root.name or self.is_package):
             return self.by_module[rest]
         return None
+
+    @property
+    def is_package(self) -> bool:
+        return self.root.name in self.by_module and any(f.rel == "__init__.py" for f in self.files)
 
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
@@ -179,6 +187,12 @@ class CodeBase:
             owner = next((f for f in self.files if found in f.parents or found in f.tree.body), source)
             return owner, found
         return None
+
+
+def parameters(function: FunctionNode) -> list[str]:
+    """Positional parameter names, without a leading ``self``/``cls``."""
+    names = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    return names[1:] if names and names[0] in ("self", "cls") else names
 
 
 def own_nodes(function: FunctionNode) -> list[ast.AST]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from contracts.rules import violation
 from contracts.scanner.model import SqlSite, by_location
 from contracts.scanner.resolve import Resolver, local_assignment
-from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
+from contracts.scanner.source import CodeBase, FunctionNode, SourceFile, parameters
 from contracts.violation import Violation
 
 
@@ -65,11 +65,21 @@ def sql_sites(code: CodeBase, resolver: Resolver,
             else:
                 method = call.func.attr
                 record(source, call, query, method, _positional_count(call, 1) if method != "executemany" else None)
-    for name, wrapper in sorted(wrappers.items()):
+    pending = sorted(wrappers)
+    while pending:
+        name = pending.pop(0)
+        wrapper = wrappers[name]
         for source, call in code.callers_of(name):
             forwarded = call.args[wrapper.index] if len(call.args) > wrapper.index else None
-            if isinstance(forwarded, ast.Name) and _as_wrapper(source, call, forwarded) is not None:
-                continue   # a helper forwarding to another helper: judged at the outer callers
+            outer = (_as_wrapper(source, call, forwarded, wrapper.index)
+                     if isinstance(forwarded, ast.Name) else None)
+            if outer is not None:
+                # A helper calling a helper: the outer one's callers are the sites.
+                if outer.name not in wrappers and outer.name not in db_methods:
+                    countable = wrapper.args_kind == "varargs"
+                    wrappers[outer.name] = outer if countable else _Wrapper(outer.name, outer.index)
+                    pending.append(outer.name)
+                continue
             starred = any(isinstance(a, ast.Starred) for a in call.args)
             query = call.args[wrapper.index] if len(call.args) > wrapper.index and not starred else None
             record(source, call, query, name, _wrapped_arg_count(resolver, source, call, wrapper))
@@ -103,26 +113,23 @@ def _site(resolver: Resolver, source: SourceFile, call: ast.Call, query: ast.exp
                    ast.unparse(query))
 
 
-def _as_wrapper(source: SourceFile, call: ast.Call, query: ast.expr) -> _Wrapper | None:
-    """The enclosing function (or closure owner) whose parameter is the statement, if any."""
+def _as_wrapper(source: SourceFile, call: ast.Call, query: ast.expr, position: int = 0) -> _Wrapper | None:
+    """The enclosing function (or closure owner) whose parameter is the statement, if any.
+    ``position`` is where the statement sits among ``call``'s arguments."""
     if not isinstance(query, ast.Name):
         return None
     for function in (a for a in source.ancestors(call) if isinstance(a, FunctionNode)):
-        params = _params(function)
+        params = parameters(function)
         if query.id not in params:
             continue
-        return _Wrapper(function.name, params.index(query.id), *_args_source(source, call, function, params))
+        return _Wrapper(function.name, params.index(query.id),
+                        *_args_source(call.args[position + 1:], call, function, params))
     return None
 
 
-def _params(function: FunctionNode) -> list[str]:
-    params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
-    return params[1:] if params and params[0] in ("self", "cls") else params
-
-
-def _args_source(source: SourceFile, call: ast.Call, function: FunctionNode,
+def _args_source(rest: list[ast.expr], call: ast.Call, function: FunctionNode,
                  params: list[str]) -> tuple[str, int]:
-    rest = call.args[1:]
+    """How the arguments after the statement reach ``call`` (see :class:`_Wrapper`)."""
     if len(rest) != 1 or not isinstance(rest[0], ast.Starred) or not isinstance(rest[0].value, ast.Name):
         return "", -1
     name = rest[0].value.id

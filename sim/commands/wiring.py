@@ -37,8 +37,7 @@ def main(args: argparse.Namespace) -> int:
     target = resolve_target(args, "wiring")
     if target is None:
         return USAGE
-    path, registry = target
-    graph = build_wiring(scan(path, registry.conventions), registry)
+    graph = build_wiring(scan(target.path, target.registry.conventions, callers=target.callers), target.registry)
     if args.json:
         print(json.dumps(graph.for_mode(args.mode).to_json(), indent=2, sort_keys=True))
     else:

@@ -58,9 +58,11 @@ def run(
     list, replayed then 0 = fifo once exhausted), or ``seed`` (``random``/``pct``).  With
     ``fifo`` and neither ``choices`` nor ``schedule``, no choice is ever made.
 
-    ``trace=False`` skips await-site capture (faster; the hash then covers tasks and
-    times only); ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
-    ``max_steps`` bounds the number of task steps (a livelock guard).  ``pct_horizon``
+    ``trace=False`` keeps no per-step trace (the fast mode: the hash then covers the
+    choices, the task names, the step count and the final virtual time);
+    ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
+    ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
+    task steps), a livelock guard.  ``pct_horizon``
     (extra knob, default drawn per run) is explained in :mod:`sim.kernel.pct`.
     """
     if policy not in POLICIES:
@@ -97,7 +99,7 @@ def run(
             io_guard = forbid_real_io()
             try:
                 outcome, _ = run_on_asyncio(
-                    main, choices=recorder, pct=pct, capture_sites=trace, lockdep=lockdep, max_steps=max_steps,
+                    main, choices=recorder, pct=pct, record=trace, lockdep=lockdep, max_steps=max_steps,
                 )
             finally:
                 io_guard.restore()
@@ -107,7 +109,7 @@ def run(
             if pct is not None:
                 raise ValueError("policy 'pct' needs the asyncio kernel (trio runs whole batches; see docs/kernel.md)")
             outcome = run_on_trio(
-                main, choices=recorder, capture_sites=trace, lockdep=lockdep, max_steps=max_steps,
+                main, choices=recorder, record=trace, lockdep=lockdep, max_steps=max_steps,
             )
     finally:
         if lockdep is not None:
@@ -124,11 +126,15 @@ def run(
 def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, schedule: list[int],
             wall: float) -> RunResult:
     trace = Trace(outcome.names, outcome.raw)
+    choices = list(schedule)
+    while choices and not choices[-1]:
+        choices.pop()  # a replayed list runs out into zeros: same run, same hash
+    summary = f"{outcome.names}|{choices}|{outcome.steps}|{outcome.virtual_seconds!r}"
     return RunResult(
         value=outcome.value,
         error=outcome.error,
-        trace_hash=trace.hash(),
-        steps=len(outcome.raw),
+        trace_hash=trace.hash(summary),
+        steps=outcome.steps,
         schedule=schedule,
         trace=trace,
         violations=outcome.violations,

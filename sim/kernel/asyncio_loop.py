@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -31,7 +32,7 @@ from sim.kernel.sites import caller_site, is_library, suspended_at
 from sim.kernel.trace import RawStep
 
 _Task = asyncio.Task
-_INFINITE_PRIORITY = float("inf")
+_INFINITE_PRIORITY = _INFINITY = float("inf")
 
 _MIN_SCHEDULED_TIMER_HANDLES = 100
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
@@ -45,17 +46,21 @@ class SimEventLoop(asyncio.BaseEventLoop):
         *,
         choices: ChoiceSource | None = None,
         pct: PCTPriorities | None = None,
-        capture_sites: bool = True,
+        record: bool = True,
         max_steps: int | None = None,
     ) -> None:
+        """``record=False`` keeps no per-step trace (the fast mode); ``max_steps`` bounds
+        the handles run (task steps and plain callbacks)."""
         super().__init__()
         self._time = 0.0
         self._choose = choices.choose if choices is not None else None
         self._pct = pct
         self._pct_ready: list[tuple[float, int, asyncio.Handle]] = []
         self._pct_seq = 0
-        self._capture_sites = capture_sites
-        self._max_steps = max_steps
+        self._record = record
+        self.max_steps = max_steps
+        self._handles_run = 0
+        self._timer_seq = 0
         self.names: list[str] = []
         self.task_index: dict[asyncio.Task[Any], int] = {}
         self._name_counts: dict[str, int] = {}
@@ -63,6 +68,10 @@ class SimEventLoop(asyncio.BaseEventLoop):
         self.idle = False
         self.step_limit_hit = False
         self.exception_contexts: list[dict[str, Any]] = []
+
+    @property
+    def handles_run(self) -> int:
+        return self._handles_run
 
     # -- time ---------------------------------------------------------------------------
 
@@ -77,7 +86,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
         return task
 
     def _register(self, task: asyncio.Task[Any]) -> int:
-        label = task_label(task.get_coro())
+        label = task_label(task.get_coro(), task.get_name())
         count = self._name_counts.get(label, 0) + 1
         self._name_counts[label] = count
         index = len(self.names)
@@ -91,6 +100,28 @@ class SimEventLoop(asyncio.BaseEventLoop):
             index = self._register(task)
         return self.names[index]
 
+    # -- timers -------------------------------------------------------------------------
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any, context: Any = None) -> Any:
+        """As the stock loop, but the heap holds ``(when, sequence, timer)`` tuples.
+
+        Tuples compare in C, where ``TimerHandle.__lt__`` is a Python call per comparison
+        (a third of the cost of a sleep-bound run), and the sequence number makes the
+        order of timers due at the same instant their creation order.
+        """
+        self._check_closed()
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        self._timer_seq += 1
+        heapq.heappush(self._scheduled, (when, self._timer_seq, timer))  # type: ignore[arg-type]
+        timer._scheduled = True
+        return timer
+
+    def sleep_until(self, when: float, future: asyncio.Future[Any], result: Any) -> None:
+        """Resolve ``future`` with ``result`` at virtual time ``when``: the timer behind
+        :func:`virtual_sleep`, a bare heap entry instead of a TimerHandle and a callback."""
+        self._timer_seq += 1
+        heapq.heappush(self._scheduled, (when, self._timer_seq, future, result))  # type: ignore[arg-type]
+
     # -- the scheduler ------------------------------------------------------------------
 
     def _run_once(self) -> None:
@@ -103,21 +134,28 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 self.idle = True
                 self._stopping = True
                 return
-            when = scheduled[0]._when
+            when = scheduled[0][0]
+            if when == _INFINITY:  # only sleep_forever-style timers left: they never fire
+                self.idle = True
+                self._stopping = True
+                return
             if when > self._time:
                 self._time = when
         now = self._time
-        while scheduled and scheduled[0]._when <= now:
-            handle = heapq.heappop(scheduled)
-            handle._scheduled = False
-            ready.append(handle)
+        while scheduled and scheduled[0][0] <= now:
+            entry = heapq.heappop(scheduled)
+            if len(entry) == 3:
+                entry[2]._scheduled = False
+                ready.append(entry[2])
+            elif not entry[2].done():
+                entry[2].set_result(entry[3])
         if self._pct is not None:
             self._run_pct_step()
         elif self._choose is None:
             self._run_fifo_batch()
         else:
             self._run_shuffled_batch()
-        if self._max_steps is not None and len(self.raw) > self._max_steps:
+        if self.max_steps is not None and self._handles_run > self.max_steps:
             self.step_limit_hit = True
             self._stopping = True
 
@@ -130,78 +168,127 @@ class SimEventLoop(asyncio.BaseEventLoop):
             and self._timer_cancelled_count / len(scheduled) > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
         ):
             kept = []
-            for handle in scheduled:
-                if handle._cancelled:
-                    handle._scheduled = False
+            for entry in scheduled:
+                if len(entry) == 3 and entry[2]._cancelled:
+                    entry[2]._scheduled = False
                 else:
-                    kept.append(handle)
+                    kept.append(entry)
             heapq.heapify(kept)
             self._scheduled = scheduled = kept
             self._timer_cancelled_count = 0
-        while scheduled and scheduled[0]._cancelled:
-            self._timer_cancelled_count -= 1
-            heapq.heappop(scheduled)._scheduled = False
+        while scheduled:
+            entry = scheduled[0]
+            if len(entry) == 3:
+                if not entry[2]._cancelled:
+                    break
+                self._timer_cancelled_count -= 1
+                entry[2]._scheduled = False
+            elif not entry[2].done():
+                break
+            heapq.heappop(scheduled)
 
     def _run_fifo_batch(self) -> None:
+        """The stock loop's order.  The hottest loop of the kernel: the step recording of
+        :meth:`_step` is inlined here, and skipped entirely when there is no trace."""
         ready = self._ready
-        for _ in range(len(ready)):
-            handle = ready.popleft()
-            if not handle._cancelled:
-                self._step(handle)
+        count = len(ready)
+        self._handles_run += count
+        popleft = ready.popleft
+        if not self._record:
+            for _ in range(count):
+                handle = popleft()
+                if not handle._cancelled:
+                    handle._run()
+            return
+        record = self.raw.append
+        index_of = self.task_index.get
+        now = self._time
+        for _ in range(count):
+            handle = popleft()
+            if handle._cancelled:
+                continue
+            handle._run()
+            owner = getattr(handle._callback, "__self__", None)
+            if owner.__class__ is _Task:
+                index = index_of(owner)
+                if index is None:
+                    index = self._register(owner)
+                record((index, *suspended_at(owner.get_coro()), now))
+            elif isinstance(owner, _Task):
+                self._record_step(owner)
 
     def _run_shuffled_batch(self) -> None:
-        ready = self._ready
-        batch = [handle for handle in ready if not handle._cancelled]
-        ready.clear()
+        """A Fisher-Yates shuffle of the batch, one draw per position, drawn lazily so that
+        each handle runs right after its draw (draw 0 everywhere is fifo order)."""
+        self._handles_run += len(self._ready)  # counted like the fifo path: dequeued handles
+        batch = [handle for handle in self._ready if not handle._cancelled]
+        self._ready.clear()
         choose = self._choose
         assert choose is not None
         size = len(batch)
+        record = self._record
         for i in range(size):
-            left = size - i
-            if left > 1:
-                j = choose(left)
+            if size - i > 1:
+                j = choose(size - i)
                 if j:
                     batch[i], batch[i + j] = batch[i + j], batch[i]
             handle = batch[i]
-            if not handle._cancelled:
-                self._step(handle)
+            if handle._cancelled:
+                continue
+            handle._run()
+            if record:
+                owner = getattr(handle._callback, "__self__", None)
+                if isinstance(owner, _Task):
+                    self._record_step(owner)
 
     def _run_pct_step(self) -> None:
+        """Plain callbacks that were ready run first, in fifo order (they are plumbing:
+        future callbacks, anyio's cancellation retries); then exactly one task step, the
+        highest-priority one.  Callbacks scheduled meanwhile wait for the next step, so a
+        callback that re-schedules itself cannot starve the tasks."""
         pct = self._pct
         assert pct is not None
         heap = self._pct_ready
         ready = self._ready
+        callbacks = []
         while ready:
             handle = ready.popleft()
             owner = getattr(handle._callback, "__self__", None)
-            priority = pct.of(owner) if isinstance(owner, _Task) else _INFINITE_PRIORITY
-            self._pct_seq += 1
-            heapq.heappush(heap, (-priority, self._pct_seq, handle))
+            if isinstance(owner, _Task):
+                self._pct_seq += 1
+                heapq.heappush(heap, (-pct.of(owner), self._pct_seq, handle))
+            else:
+                callbacks.append(handle)
+        for handle in callbacks:
+            if not handle._cancelled:
+                self._step(handle)
+        self._handles_run += len(callbacks)
         contended = len(heap) > 1
         while heap:
             handle = heapq.heappop(heap)[2]
             if handle._cancelled:
                 continue
+            self._handles_run += 1
             owner = self._step(handle)
             if contended and owner is not None:
                 pct.contended_step(owner)
             return
 
     def _step(self, handle: asyncio.Handle) -> asyncio.Task[Any] | None:
-        """Run one handle; if it was a task step, record it in the trace."""
+        """Run one handle; return its task if it was a task step (recorded in the trace)."""
         handle._run()
         owner = getattr(handle._callback, "__self__", None)
         if not isinstance(owner, _Task):
             return None
-        index = self.task_index.get(owner)
-        if index is None:
-            index = self._register(owner)
-        if self._capture_sites:
-            code, line = suspended_at(owner.get_coro())
-            self.raw.append((index, code, line, self._time))
-        else:
-            self.raw.append((index, None, 0, self._time))
+        if self._record:
+            self._record_step(owner)
         return owner
+
+    def _record_step(self, task: asyncio.Task[Any]) -> None:
+        index = self.task_index.get(task)
+        if index is None:
+            index = self._register(task)
+        self.raw.append((index, *suspended_at(task.get_coro()), self._time))
 
     # -- what a simulated run must not do -----------------------------------------------
 
@@ -216,11 +303,35 @@ class SimEventLoop(asyncio.BaseEventLoop):
         """No selector, so no events."""
 
 
-def task_label(coro: Any) -> str:
-    """The qualname of the user coroutine a task runs.
+_DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
 
-    anyio (4.16+) starts every task as ``TaskHandle._run_coro`` wrapping the user's
-    coroutine in ``self._coro``; look through such plumbing wrappers to the real one.
+
+_stock_sleep = asyncio.sleep
+
+
+async def virtual_sleep(delay: float, result: Any = None) -> Any:
+    """``asyncio.sleep`` for the duration of a run (anyio's asyncio backend calls it too).
+
+    Same contract, about twice as cheap on :class:`SimEventLoop`: no TimerHandle, no
+    callback, no cancel in ``finally``; the loop resolves the future when virtual time
+    reaches the deadline.  Elsewhere, or for ``delay <= 0``, it is the stock function.
+    """
+    loop = asyncio.events._get_running_loop()
+    if delay <= 0 or not isinstance(loop, SimEventLoop):
+        return await _stock_sleep(delay, result)
+    future = loop.create_future()
+    loop.sleep_until(loop._time + delay, future, result)
+    return await future
+
+
+def task_label(coro: Any, name: str | None = None) -> str:
+    """A task's trace label: its explicit name if it was given one, else the qualname of
+    the user coroutine it runs.
+
+    Default names are not labels: asyncio's ``Task-N`` is a process-global counter, and
+    anyio/trio default to ``module.qualname`` of the function.  anyio (4.16+) starts every
+    task as ``TaskHandle._run_coro`` wrapping the user's coroutine in ``self._coro``; look
+    through such plumbing wrappers to the real one.
     """
     for _ in range(3):
         code = getattr(coro, "cr_code", None)
@@ -231,7 +342,10 @@ def task_label(coro: Any) -> str:
         if inner is None:
             break
         coro = inner
-    return getattr(coro, "__qualname__", None) or type(coro).__name__
+    qualname = getattr(coro, "__qualname__", None) or type(coro).__name__
+    if name and not name.endswith(qualname) and not _DEFAULT_TASK_NAME.fullmatch(name):
+        return name
+    return qualname
 
 
 def _forbidden(name: str) -> Callable[..., Any]:

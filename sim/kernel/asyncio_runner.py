@@ -8,16 +8,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contracts.violation import Violation
-from sim.kernel.asyncio_loop import SimEventLoop
+from sim.kernel.asyncio_loop import SimEventLoop, virtual_sleep
 from sim.kernel.choices import ChoiceSource
 from sim.kernel.lockdep import LockDep
 from sim.kernel.outcome import KernelOutcome
+from sim.kernel.patches import Patches
 from sim.kernel.pct import PCTPriorities
 from sim.kernel.result import Deadlock, StepLimitExceeded
 from sim.kernel.sites import format_site, short_path, suspended_at
 
 CLEANUP_ROUNDS = 3
 """After the verdict, pending tasks are cancelled and the loop run to idle this many times."""
+
+CLEANUP_BUDGET = 100_000
+"""Handles the cleanup may run before giving up on tasks that refuse to be cancelled."""
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
@@ -29,13 +33,14 @@ def run_on_asyncio(
     *,
     choices: ChoiceSource | None,
     pct: PCTPriorities | None,
-    capture_sites: bool,
+    record: bool,
     lockdep: LockDep | None,
     max_steps: int | None,
 ) -> tuple[KernelOutcome, SimEventLoop]:
     """Run ``main()`` to completion, deadlock or step limit; never raises ``main``'s error."""
-    loop = SimEventLoop(choices=choices, pct=pct, capture_sites=capture_sites, max_steps=max_steps)
+    loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps)
     outcome = KernelOutcome(names=loop.names)
+    patches = _use_virtual_sleep()
     if lockdep is not None:
         lockdep.bind(asyncio.current_task, loop.task_name)
     awaitable = main()
@@ -44,6 +49,7 @@ def run_on_asyncio(
     try:
         loop.run_forever()
         outcome.raw = loop.raw[:]
+        outcome.steps = loop.handles_run
         outcome.virtual_seconds = loop.time()
         pending = [task for task in loop.task_index if not task.done() and task is not root]
         if root.done():
@@ -68,8 +74,18 @@ def run_on_asyncio(
         outcome.violations += _loop_errors(loop, root)
         outcome.contended_steps = pct.contended_steps if pct is not None else 0
     finally:
+        patches.restore()
         loop.close()
     return outcome, loop
+
+
+def _use_virtual_sleep() -> Patches:
+    import anyio._backends._asyncio as anyio_asyncio
+
+    patches = Patches()
+    for module in (asyncio, asyncio.tasks, anyio_asyncio):
+        patches.set(module, "sleep", virtual_sleep)
+    return patches
 
 
 def _site(task: asyncio.Task[Any]) -> str:
@@ -142,6 +158,7 @@ def _leaked(loop: SimEventLoop, task: asyncio.Task[Any]) -> Violation:
 
 def _cancel_and_drain(loop: SimEventLoop) -> None:
     """Cancel whatever is left and let it unwind, so nothing is destroyed while pending."""
+    loop.max_steps = loop.handles_run + CLEANUP_BUDGET
     for _ in range(CLEANUP_ROUNDS):
         pending = [task for task in loop.task_index if not task.done()]
         if not pending:

@@ -85,15 +85,17 @@ class HypothesisChoices:
 class RecordingChoices:
     """Wraps a source and keeps every answer: the run's replayable ``schedule``."""
 
-    __slots__ = ("_source", "record")
+    __slots__ = ("_append", "_choose", "_source", "record")
 
     def __init__(self, source: ChoiceSource) -> None:
         self._source = source
+        self._choose = source.choose
         self.record: list[int] = []
+        self._append = self.record.append
 
     def choose(self, n: int) -> int:
-        value = self._source.choose(n)
-        if not 0 <= value < n:
+        value = self._choose(n)
+        if value >= n or value < 0:
             raise ValueError(f"choice source {self._source!r} answered {value} to choose({n})")
-        self.record.append(value)
+        self._append(value)
         return value

@@ -16,5 +16,6 @@ class KernelOutcome:
     names: list[str] = field(default_factory=list)
     raw: list[RawStep] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    steps: int = 0
     virtual_seconds: float = 0.0
     contended_steps: int = 0

@@ -66,3 +66,7 @@ class RunResult:
             f"virtual={self.virtual_seconds:g}s wall={self.wall_seconds:.3f}s "
             f"violations={len(self.violations)} hash={self.trace_hash[:16]} {outcome}"
         )
+
+    def render(self) -> str:
+        """The summary line, then every violation block."""
+        return "\n".join([self.summary(), *(violation.render() for violation in self.violations)])

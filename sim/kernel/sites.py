@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
-from types import CodeType
+from types import CodeType, CoroutineType, GeneratorType
 
 _LIBRARY_PARTS = (
     f"{os.sep}asyncio{os.sep}",
@@ -72,15 +72,18 @@ def suspended_at(coro: object) -> tuple[CodeType | None, int]:
     site_line = 0
     inner_code: CodeType | None = None
     inner_line = 0
-    while coro is not None:
-        frame = getattr(coro, "cr_frame", None)
-        if frame is None:
-            frame = getattr(coro, "gi_frame", None)
-            if frame is None:
-                break
-            next_coro = coro.gi_yieldfrom  # type: ignore[attr-defined]
-        else:
+    while True:
+        kind = type(coro)
+        if kind is CoroutineType:
+            frame = coro.cr_frame  # type: ignore[attr-defined]
             next_coro = coro.cr_await  # type: ignore[attr-defined]
+        elif kind is GeneratorType:
+            frame = coro.gi_frame  # type: ignore[attr-defined]
+            next_coro = coro.gi_yieldfrom  # type: ignore[attr-defined]
+        else:  # a future's iterator, or None: the bottom of the chain
+            break
+        if frame is None:
+            break
         code = frame.f_code
         inner_code, inner_line = code, frame.f_lineno
         if not is_library(code):

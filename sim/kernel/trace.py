@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,14 @@ class Trace:
         self._raw = raw
         self._steps: list[TraceStep] | None = None
 
+    @classmethod
+    def from_steps(cls, steps: list[TraceStep]) -> Trace:
+        """A trace read back from rendered steps (e.g. JSON lines from another process)."""
+        names = list(dict.fromkeys(step.task for step in steps))
+        trace = cls(names, [])
+        trace._steps = steps
+        return trace
+
     @property
     def steps(self) -> list[TraceStep]:
         if self._steps is None:
@@ -58,17 +67,50 @@ class Trace:
         return self._steps
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self.steps) if self._steps is not None else len(self._raw)
 
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)
 
-    def hash(self) -> str:
-        """Hex SHA-256 of the rendered steps (task, site, time), in order."""
+    def hash(self, summary: str = "") -> str:
+        """Hex SHA-256 of the steps (task, site, time) in order, then ``summary`` (the
+        kernel adds what a trace-less run still has: choices, names, counts).
+
+        Tasks and sites are numbered in order of first appearance and the columns hashed
+        as packed arrays, with the name and site tables after them: the same content as
+        the rendered rows, without formatting a string per step.
+        """
+        task_ids: dict[str, int] = {}
+        site_ids: dict[str, int] = {}
+        tasks, sites, times = array("q"), array("q"), array("d")
+        for task, site, time in self._rows():
+            task_id = task_ids.get(task)
+            if task_id is None:
+                task_id = task_ids[task] = len(task_ids)
+            site_id = site_ids.get(site)
+            if site_id is None:
+                site_id = site_ids[site] = len(site_ids)
+            tasks.append(task_id)
+            sites.append(site_id)
+            times.append(time)
         digest = hashlib.sha256()
-        lines = [f"{s.task}\t{s.site}\t{s.time!r}\n" for s in self.steps]
-        digest.update("".join(lines).encode())
+        for column in (tasks, sites, times):
+            digest.update(column.tobytes())
+        digest.update("\n".join([*task_ids, "", *site_ids, "", summary]).encode())
         return digest.hexdigest()
+
+    def _rows(self) -> Iterator[tuple[str, str, float]]:
+        if self._steps is not None:
+            for step in self._steps:
+                yield step.task, step.site, step.time
+            return
+        names = self.names
+        sites: dict[tuple[CodeType | None, int], str] = {}
+        for task, code, line, time in self._raw:
+            site = sites.get((code, line))
+            if site is None:
+                site = sites[(code, line)] = format_site(code, line)
+            yield names[task], site, time
 
     def first_divergence(self, other: Trace) -> TraceStep | None:
         """The first step of ``self`` that differs from ``other`` (or the end of the shorter)."""

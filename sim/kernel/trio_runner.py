@@ -70,9 +70,10 @@ class _ChoiceShuffle(random.Random):
 class _Recorder(Instrument):
     """Names tasks deterministically, records steps, and spots deadlocks."""
 
-    def __init__(self, clock: MockClock, capture_sites: bool, max_steps: int | None) -> None:
+    def __init__(self, clock: MockClock, record: bool, max_steps: int | None) -> None:
         self.clock = clock
-        self.capture_sites = capture_sites
+        self.record = record
+        self.steps = 0
         self.max_steps = max_steps
         self.names: list[str] = []
         self.index: dict[Any, int] = {}
@@ -87,7 +88,7 @@ class _Recorder(Instrument):
     def name(self, task: Any) -> str:
         index = self.index.get(task)
         if index is None:
-            label = task_label(task.coro)
+            label = task_label(task.coro, task.name)
             count = self.counts[label] = self.counts.get(label, 0) + 1
             index = self.index[task] = len(self.names)
             self.names.append(f"{label}#{count}")
@@ -97,16 +98,14 @@ class _Recorder(Instrument):
         self.name(task)
 
     def after_task_step(self, task: Any) -> None:
-        index = self.index.get(task)
-        if index is None:
-            self.name(task)
-            index = self.index[task]
-        if self.capture_sites:
-            code, line = suspended_at(task.coro)
-            self.raw.append((index, code, line, self.clock.current_time()))
-        else:
-            self.raw.append((index, None, 0, self.clock.current_time()))
-        if self.max_steps is not None and len(self.raw) > self.max_steps and not self.step_limit_hit:
+        self.steps += 1
+        if self.record:
+            index = self.index.get(task)
+            if index is None:
+                self.name(task)
+                index = self.index[task]
+            self.raw.append((index, *suspended_at(task.coro), self.clock.current_time()))
+        if self.max_steps is not None and self.steps > self.max_steps and not self.step_limit_hit:
             self.step_limit_hit = True
             self._stop_main()
 
@@ -140,13 +139,13 @@ def run_on_trio(
     main: Callable[[], Awaitable[Any]],
     *,
     choices: ChoiceSource | None,
-    capture_sites: bool,
+    record: bool,
     lockdep: LockDep | None,
     max_steps: int | None,
 ) -> KernelOutcome:
     """Run ``main()`` under trio with the deterministic hooks; never raises ``main``'s error."""
     clock = MockClock(autojump_threshold=0)
-    recorder = _Recorder(clock, capture_sites, max_steps)
+    recorder = _Recorder(clock, record, max_steps)
     outcome = KernelOutcome(names=recorder.names)
     if lockdep is not None:
         lockdep.bind(trio.lowlevel.current_task, recorder.name)
@@ -175,6 +174,7 @@ def run_on_trio(
     finally:
         patches.restore()
     outcome.raw = recorder.raw
+    outcome.steps = recorder.steps
     if recorder.deadlock is not None:
         violation = recorder.deadlock
         outcome.violations.append(violation)

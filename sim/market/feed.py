@@ -14,9 +14,11 @@ class SimulatedMarketFeed:
     """Implements ``system.ports.MarketFeed`` over a fixed list of ticks.
 
     ``stream(symbols)`` yields the ticks of those symbols in timestamp order, each when the
-    clock reaches its timestamp, like a live push stream.  Ticks already in the past when the
-    stream is opened are skipped: a live feed does not replay history.  Every tick is an await
-    point, even one that is due at once.
+    clock reaches its timestamp, like a live push stream.  A tick whose time has already
+    passed when the consumer asks for it (a late subscriber, or a slow consumer) is yielded
+    at once rather than dropped, so every tick reaches the session exactly once whatever the
+    fault plan delays; the feed stream-drop faults of the live issue will drop ticks on
+    purpose.  Every tick is an await point, even one that is due at once.
     """
 
     def __init__(self, ticks: Iterable[Tick], clock: VirtualClock) -> None:
@@ -28,14 +30,10 @@ class SimulatedMarketFeed:
         unknown = wanted - {tick.symbol for tick in self._ticks}
         if unknown:
             raise ValueError(f"SimulatedMarketFeed has no ticks for {sorted(unknown)}")
-        opened = self._clock.monotonic()
         for tick in self._ticks:
             if tick.symbol not in wanted:
                 continue
-            due = self._clock.to_virtual(tick.timestamp)
-            if due < opened:
-                continue
-            delay = due - self._clock.monotonic()
+            delay = self._clock.to_virtual(tick.timestamp) - self._clock.monotonic()
             if delay > 0:
                 await self._clock.sleep(delay)
             else:

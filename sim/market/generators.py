@@ -150,7 +150,7 @@ def iter_ticks(symbols: Sequence[str], *, start: datetime, hours: float, tick_se
     unknown = {symbol: chosen[symbol] for symbol in symbols if chosen.get(symbol, "walk") not in REGIMES}
     if unknown:
         raise ValueError(f"generate: unknown regime(s) {unknown}; regimes: {', '.join(REGIMES)}")
-    count = int(hours * 3600 / tick_seconds)
+    count = int(hours * 3600 / tick_seconds + 1e-9)  # 0.7 h at 1 s is 2520 ticks, not 2519
     times = [start + timedelta(seconds=index * tick_seconds) for index in range(count)]
     paths = [_path(symbol, chosen.get(symbol, "walk"), times, tick_seconds, seed) for symbol in symbols]
     order = {symbol: at for at, symbol in enumerate(symbols)}

@@ -59,6 +59,20 @@ class LoggedStatement(NamedTuple):
     """``"DataError: ..."`` when the statement failed, None when it succeeded."""
 
 
+class ServerVersion(NamedTuple):
+    """Shaped like ``asyncpg.ServerVersion``."""
+
+    major: int
+    minor: int
+    micro: int
+    releaselevel: str
+    serial: int
+
+
+SERVER_VERSION = ServerVersion(11, 3, 0, "final", 0)
+"""What asyncpg reports for QuestDB 9.3 (questdb-facts.md), although ``version()`` says 12.3."""
+
+
 class SimQuestDB:
     """The simulated server and its connection pool (``async with db.acquire() as conn``)."""
 
@@ -150,26 +164,24 @@ class SimQuestDB:
         store = self._existing_store(table)
         encoders = [encoder_for(kind) for kind in store.types]
         columns = store.columns
-        width = len(columns)
         known = set(columns)
+        ts_at = store.ts_position
+        insert = store.insert
         count = 0
         for number, row in enumerate(rows):
             if isinstance(row, Mapping):
-                values = [row.get(column) for column in columns]
-                unknown = row.keys() - known
-            else:
-                values, unknown = list(row), set()
-            if len(values) != width or unknown:
-                raise DataError(f"load_rows({table!r}) row {number}: expected the columns "
-                                f"{', '.join(columns)}, got {row!r}")
+                if row.keys() - known:
+                    raise DataError(f"load_rows({table!r}) row {number}: expected the columns "
+                                    f"{', '.join(columns)}, got {row!r}")
+                row = [row.get(column) for column in columns]
             try:
                 values = [None if value is None else encode(value)
-                          for encode, value in zip(encoders, values, strict=True)]
+                          for encode, value in zip(encoders, row, strict=True)]
             except (TypeError, ValueError):
-                raise _load_error(table, number, columns, encoders, values) from None
-            if store.ts_position is not None and values[store.ts_position] is None:
+                raise _load_error(table, number, columns, encoders, row) from None
+            if ts_at is not None and values[ts_at] is None:
                 raise DataError(f"load_rows({table!r}) row {number}: designated timestamp column cannot be NULL")
-            store.insert(values)
+            insert(values)
             count += 1
         store.sequencer_txn += 1
         store.writer_txn += 1
@@ -191,22 +203,27 @@ class SimQuestDB:
     async def run_statement(self, query: str, args: tuple[Any, ...], pending: list[tuple[str, WriteOp]] | None
                             ) -> tuple[str, list[SimRecord]]:
         """One statement: await point, latency, injected fault, then the work itself."""
-        return await self._observed(query, [args], self._timed(lambda: self._execute(query, args, pending)))
+        return await self._observed(query, [args], self._timed(query, lambda: self._execute(query, args, pending)))
 
     async def run_many(self, query: str, rows: list[tuple[Any, ...]],
                        pending: list[tuple[str, WriteOp]] | None) -> None:
         """``executemany``: all rows checked before any is applied (asyncpg's is atomic)."""
-        await self._observed(query, rows, self._timed(lambda: self._execute_many(query, rows, pending)))
+        await self._observed(query, rows, self._timed(query, lambda: self._execute_many(query, rows, pending)))
 
-    async def _timed(self, work: Callable[[], Any]) -> Any:
+    async def _timed(self, query: str, work: Callable[[], Any]) -> Any:
         await anyio.lowlevel.checkpoint()
         delay = self._injector.latency()
         if delay > 0:
             await anyio.sleep(delay)
         self._apply_due(self._clock())
         if self._injector.fails():
-            raise TransientDatabaseError("injected fault (fault plan site 'db'): connection reset by peer")
-        return work()
+            raise TransientDatabaseError(f"injected fault (fault plan {self.faults.name!r}, site 'db'): "
+                                         f"connection reset by peer during {query!r}")
+        result = work()
+        if self._injector.loses_ack():
+            raise TransientDatabaseError(f"injected fault (fault plan {self.faults.name!r}, site 'db'): "
+                                         f"connection reset by peer after {query!r} took effect")
+        return result
 
     async def _observed(self, query: str, rows: list[tuple[Any, ...]], work: Awaitable[Any]) -> Any:
         error: BaseException | None = None
@@ -282,23 +299,25 @@ class SimQuestDB:
             due = self._clock() + lag
             queue.append((max(due, queue[-1][0]) if queue else due, op))
         else:
-            self._apply(store, op)
+            store.writer_txn += 1
+            try:
+                op(store)
+            except (TypeError, ArithmeticError) as error:  # e.g. SET price = price + 'x'
+                raise QueryError(f"cannot apply the change to {name}: {error}") from error
         return store.sequencer_txn
 
-    def _apply(self, store: TableStore, op: WriteOp) -> None:
-        try:
-            op(store)
-        except Exception as error:  # a WAL apply failure must not surface in someone else's statement
-            self.wal_failures.append((store.name, error))
-        store.writer_txn += 1
-
-    def _apply_due(self, now: float | None) -> None:
+    def _apply_due(self, now: float) -> None:
         for name, queue in self._pending.items():
             store = self._stores.get(name)
-            while queue and (now is None or queue[0][0] <= now):
+            while queue and queue[0][0] <= now:
                 _, op = queue.popleft()
-                if store is not None:
-                    self._apply(store, op)
+                if store is None:
+                    continue
+                store.writer_txn += 1
+                try:
+                    op(store)
+                except Exception as error:  # must not surface in someone else's statement
+                    self.wal_failures.append((name, error))
 
     def _plan(self, query: str) -> Plan:
         cached = self._plans.get(query)
@@ -384,6 +403,9 @@ class SimConnection:
     def transaction(self) -> SimTransaction:
         return SimTransaction(self)
 
+    def get_server_version(self) -> ServerVersion:
+        return SERVER_VERSION
+
 
 class SimTransaction:
     """Writes inside are buffered and submitted together at commit, dropped on rollback.
@@ -421,13 +443,15 @@ def _layout_of(table: Table) -> tuple[Any, ...]:
 
 
 def _load_error(table: str, number: int, columns: list[str], encoders: list[Callable[[Any], Any]],
-                values: list[Any]) -> DataError:
-    """The DataError for the first value of a ``load_rows`` row that does not encode."""
-    for column, encode, value in zip(columns, encoders, values, strict=True):
+                row: Sequence[Any]) -> DataError:
+    """The DataError for a ``load_rows`` row of the wrong length or with a value that does not encode."""
+    if len(row) != len(columns):
+        return DataError(f"load_rows({table!r}) row {number}: expected the columns {', '.join(columns)}, "
+                         f"got {row!r}")
+    for column, encode, value in zip(columns, encoders, row, strict=True):
         try:
             if value is not None:
                 encode(value)
         except (TypeError, ValueError) as error:
             return DataError(f"load_rows({table!r}) row {number} column {column!r}: {value!r} ({error})")
     raise AssertionError("called for a row that encodes")
-

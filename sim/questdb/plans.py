@@ -200,10 +200,10 @@ class SelectPlan:
     def _window(self, length: int, args: Sequence[Any]) -> slice:
         if self.limit is None:
             return slice(0, length)
-        high = self.limit(_NO_ROW, args)
+        high = _bound(self.limit(_NO_ROW, args))
         if self.low is None:
             return slice(0, high) if high >= 0 else slice(max(length + high, 0), length)
-        return slice(self.low(_NO_ROW, args), high)
+        return slice(_bound(self.low(_NO_ROW, args)), high)
 
     def _aggregate(self, rows: list[list[Any]], args: Sequence[Any]) -> list[tuple[Any, ...]]:
         assert self.aggregates is not None
@@ -221,6 +221,12 @@ class SelectPlan:
         if self.order:
             _sort(out, self.order, args)  # type: ignore[arg-type]
         return out
+
+
+def _bound(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise QueryError(f"LIMIT expects an integer, got {value!r}")
+    return value
 
 
 def _fold(name: str, value: Fn | None, rows: list[list[Any]], args: Sequence[Any]) -> Any:
@@ -360,7 +366,7 @@ def _select(query: str, node: exp.Select, catalog: Catalog) -> SelectPlan:
         access = plan_access(compiler, where.this if where is not None else None)
         source = _table_source(store.name, access, query)
     outputs, aggregates, projector = _outputs(compiler, node.expressions)
-    index = {name: at for at, (name, _) in enumerate(outputs)}
+    index = _column_index(outputs)
     order, natural = _order(compiler, node.args.get("order"), outputs, aggregates is not None)
     limit_node = node.args.get("limit")
     offset_node = node.args.get("offset")  # only ``LIMIT lo, hi`` gets here: OFFSET is refused
@@ -382,7 +388,7 @@ def _select_constants(query: str, node: exp.Select) -> SelectPlan:
     one_row: list[list[Any]] = [[]]
     return SelectPlan(
         encoders=params.encoders(), source=lambda catalog, args: (one_row, 0, 1), residual=None,
-        outputs=outputs, index={name: at for at, (name, _) in enumerate(outputs)}, order=[], natural="asc",
+        outputs=outputs, index=_column_index(outputs), order=[], natural="asc",
         aggregates=None, projector=None, limit=None, low=None,
     )
 
@@ -416,6 +422,19 @@ def _metadata_source(query: str, call: exp.Expression, catalog: Catalog) -> tupl
 
 def _all(rows: list[list[Any]]) -> tuple[list[list[Any]], int, int]:
     return rows, 0, len(rows)
+
+
+def _column_index(outputs: list[tuple[str, Fn]]) -> dict[str, int]:
+    """Result column names -> positions; a repeated name gets a number, as QuestDB does
+    (``SELECT min(price), min(volume)`` answers ``min`` and ``min1``)."""
+    index: dict[str, int] = {}
+    for at, (name, _) in enumerate(outputs):
+        unique, number = name, 0
+        while unique in index:
+            number += 1
+            unique = f"{name}{number}"
+        index[unique] = at
+    return index
 
 
 def _output_name(node: exp.Expression, layout: Layout) -> str:

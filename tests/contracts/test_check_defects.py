@@ -1,10 +1,13 @@
 """Each seed-report defect, as an edit of a clean miniature system, fires exactly its rules."""
 
+import shutil
+
 import pytest
 
 from contracts.check import check
+from contracts.registry import load_registry
 from tests.contracts.fixtures.defects import DEFECTS
-from tests.contracts.helpers import CLEAN, MIGRATIONS, fixture_registry, with_defect
+from tests.contracts.helpers import CLEAN, MIGRATIONS, REPO, fixture_registry, with_defect
 
 
 def test_clean_fixture_has_no_findings_at_all() -> None:
@@ -50,3 +53,17 @@ def test_broken_migration_is_one_finding_and_sql_is_not_checked(tmp_path) -> Non
     [finding] = report.violations
     assert finding.rule == "schema.migration-error"
     assert finding.location.startswith(str(migrations / "001_broken.sql"))
+
+
+def test_seed_defect_1_on_a_copy_of_the_real_system(tmp_path) -> None:
+    """The headline defect, reintroduced into the real code: backtests get the paper manager."""
+    root = tmp_path / "copy_of_system"   # imports still say ``system.``: resolved all the same
+    shutil.copytree(REPO / "system", root, ignore=shutil.ignore_patterns("__pycache__"))
+    callers = [p for p in root.rglob("*.py") if ".create_backtest_order_manager(" in p.read_text()]
+    assert callers, "system/ no longer calls create_backtest_order_manager: update this test"
+    for path in callers:
+        path.write_text(path.read_text().replace(".create_backtest_order_manager(", ".create_order_manager("))
+    report = check(root, load_registry(), callers=(REPO / "sim",))
+    [finding] = report.violations
+    assert (finding.rule, finding.message) == (
+        "static.factory-never-called", "factory Container.create_backtest_order_manager() is defined but never called")

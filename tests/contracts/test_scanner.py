@@ -233,8 +233,13 @@ def test_statements_through_retry_helpers_are_counted_where_the_values_are_passe
 
         async def use(conn):
             await run_sql(conn, INSERT, 1)
+            await logged(INSERT, 1, 2, 3)
+
+        async def logged(query, *args):
+            return await run_sql(None, query, *args)
     """))
-    assert [(s.method, s.arg_count) for s in result.sql] == [("_execute", 2), ("_write", 3), ("run_sql", 1)]
+    assert [(s.method, s.arg_count) for s in result.sql] == [
+        ("_execute", 2), ("_write", 3), ("run_sql", 1), ("logged", 3)]
     assert result.violations == ()
 
 
@@ -356,21 +361,31 @@ def test_unawaited_coroutines_are_flagged_and_consumed_ones_are_not(tmp_path) ->
                 self._transition("A")
                 pending = self._transition("B")
                 helper()
-                other.publish_event()
+                self.other.publish_event()
                 await self._transition("C")
                 tg.start_soon(self._transition, "D")
                 asyncio.create_task(self._transition("E"))
                 await asyncio.gather(*[helper() for _ in range(2)])
                 self.sync_step()
+                other.publish_event()   # unknown receiver: judged only on self and self.x
+                self._items.clear()     # a builtin method name, even if some class has async clear()
                 async with managed():
                     pass
+                async for _ in self.stream():
+                    pass
                 return pending
+
+            async def stream(self):
+                yield 1
 
             def later(self):
                 return self._transition("F")
 
         class Other:
             async def publish_event(self):
+                pass
+
+            async def clear(self):
                 pass
     """))
     flagged = [(v.location, v.details["function"]) for v in result.violations]
@@ -435,3 +450,47 @@ def test_scan_is_deterministic_and_sorted(tmp_path) -> None:
 def test_scan_root_must_be_a_directory(tmp_path) -> None:
     with pytest.raises(NotADirectoryError, match="scan root is not a directory"):
         scan(tmp_path / "missing")
+
+
+def test_locks_are_known_by_type_or_by_name_and_a_clock_is_not_a_lock(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        import anyio
+
+        class Replay:
+            def __init__(self, clock, lock):
+                self._clock = clock
+                self._guard = anyio.Semaphore(1)
+                self._state_lock = lock
+
+            async def one(self):
+                async with self._guard, self._state_lock, self._clock:
+                    pass
+
+            async def two(self):
+                async with self._clock, self._state_lock:
+                    pass
+
+            async def three(self):
+                async with self._state_lock, self._guard:
+                    pass
+    """))
+    [finding] = result.violations
+    assert finding.details["cycle"] == ["_guard", "_state_lock"]
+
+
+def test_callers_outside_the_tree_count_by_call_not_by_mention(tmp_path) -> None:
+    app = code(tmp_path / "app", container="""
+        class Container:
+            def create_root(self): ...
+            def create_described(self): ...
+    """)
+    entry = code(tmp_path / "entry", main="""
+        def main(container):
+            print("see create_described in the docs")
+            return container.create_root()
+    """)
+    assert [f.name for f in scan(app).factories if not f.references] == ["create_root", "create_described"]
+    result = scan(app, callers=(entry,))
+    assert [v.message for v in result.violations] == [
+        "factory Container.create_described() is defined but never called"]
+    assert [f.references for f in result.factories if f.name == "create_root"] == [("entry/main.py:4",)]

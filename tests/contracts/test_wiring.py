@@ -1,6 +1,9 @@
 """The wiring graph and its Mermaid rendering, on the fixture and on the real system."""
 
 import json
+import os
+import subprocess
+import sys
 
 from contracts.registry import load_registry
 from contracts.scanner import build_wiring, render_mermaid, scan
@@ -29,7 +32,7 @@ def test_graph_json_is_stable_and_serialisable() -> None:
     assert first == json.dumps(fixture_graph().to_json(), sort_keys=True)
     assert json.loads(first)["edges"][0] == {
         "kind": "publish", "component": "BacktestOrderManager", "topic": "order_created", "role": "",
-        "site": "orders.py:32"}
+        "site": "orders.py:33"}
 
 
 def test_mermaid_of_a_clean_system_has_no_red() -> None:
@@ -74,3 +77,14 @@ def test_real_system_wiring_snapshot(snapshot) -> None:
     registry = load_registry()
     graph = build_wiring(scan(REPO / "system", registry.conventions), registry)
     assert wiring_text(graph, line_numbers=False) == snapshot
+
+
+def test_wiring_json_does_not_depend_on_the_hash_seed() -> None:
+    def run(seed: str) -> str:
+        command = [sys.executable, "-m", "sim", "wiring", "--json", "--mode", "live"]
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+    first = run("1")
+    assert json.loads(first)["topics"]
+    assert run("2") == first

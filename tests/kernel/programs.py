@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import anyio
+import anyio.lowlevel
 
 
 class LostUpdate(AssertionError):
@@ -25,11 +26,11 @@ async def lost_update() -> int:
 
     async def slow() -> None:
         seen = account["balance"]
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         account["balance"] = seen + 1
 
     async def fast() -> None:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         account["balance"] += 1
 
     async with anyio.create_task_group() as tg:
@@ -67,7 +68,7 @@ async def unawaited_coroutine() -> list[str]:
     """``_notify(...)`` is called but not awaited: the message is silently never sent."""
     outbox: list[str] = []
     await _notify(outbox, "order created")
-    _notify(outbox, "order filled")  # noqa: RUF006 -- the bug under test  # type: ignore[unused-coroutine]
+    _notify(outbox, "order filled")
     return outbox
 
 
@@ -75,19 +76,19 @@ async def deadlock() -> None:
     """ABBA with a checkpoint while holding the first lock: under fifo ``first`` takes both
     locks before ``second`` wants its second one; if ``second`` runs first in the second
     batch, each holds one lock and waits for the other, forever."""
-    a = asyncio.Lock()
-    b = asyncio.Lock()
+    a = anyio.Lock(fast_acquire=True)  # fast: taking a free lock does not yield
+    b = anyio.Lock(fast_acquire=True)
 
     async def first() -> None:
         async with a:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             async with b:
                 pass
 
     async def second() -> None:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         async with b:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             async with a:
                 pass
 
@@ -101,7 +102,7 @@ async def leaked_task() -> str:
     silently at exit."""
 
     async def heartbeat() -> None:
-        while True:
+        while True:  # noqa: ASYNC110 -- a periodic task, not a poll
             await anyio.sleep(30)
 
     asyncio.get_running_loop().create_task(heartbeat())
@@ -134,21 +135,21 @@ async def timer_tie() -> float:
 
 
 async def busy_day() -> int:
-    """A correct program with some of everything (task group, queue, lock, timeouts) for
-    the property tests: 4 workers pass items through a queue for a simulated day."""
-    queue: asyncio.Queue[int] = asyncio.Queue(maxsize=2)
+    """A correct program with some of everything (task groups, a bounded stream, a lock,
+    timeouts) for the property tests: 4 producers feed a consumer for a simulated day."""
+    send, receive = anyio.create_memory_object_stream[int](2)
     lock = anyio.Lock()
     total = {"n": 0}
 
     async def producer(worker: int) -> None:
         for item in range(5):
-            await queue.put(worker * 10 + item)
+            await send.send(worker * 10 + item)
             await anyio.sleep(3600 * (worker + 1))
 
     async def consumer() -> None:
         while True:
             with anyio.move_on_after(7200):
-                item = await queue.get()
+                item = await receive.receive()
                 async with lock:
                     total["n"] += item
 
@@ -160,3 +161,17 @@ async def busy_day() -> int:
         await anyio.sleep(86400)
         tg.cancel_scope.cancel()
     return total["n"]
+
+
+async def set_order() -> list[str]:
+    """Deterministic within one process, not across processes: tasks start in the
+    iteration order of a set of strings, which follows PYTHONHASHSEED."""
+    started: list[str] = []
+
+    async def venue(name: str) -> None:
+        started.append(name)
+
+    async with anyio.create_task_group() as tg:
+        for name in {"binance", "bybit", "coinbase", "kraken", "mexc", "okx", "bitget", "gate", "htx", "kucoin"}:
+            tg.start_soon(venue, name, name=name)
+    return started

@@ -22,10 +22,11 @@ def test_unknown_preset_lists_the_names():
 
 
 def test_from_spec_parses_sites_fields_ranges_and_units():
-    plan = FaultPlan.from_spec("db_error_rate=0.05, db_latency_ms=1..20, db_lag_ms=50, exchange_error_rate=0.1")
-    assert plan.site("db") == SiteFaults(0.05, Span(0.001, 0.020), Span(0.050, 0.050))
+    plan = FaultPlan.from_spec("db_error_rate=0.05, db_latency_ms=1..20, db_lag_ms=50, exchange_error_rate=0.1,"
+                               "db_ack_loss_rate=0.01")
+    assert plan.site("db") == SiteFaults(0.05, Span(0.001, 0.020), Span(0.050, 0.050), ack_loss_rate=0.01)
     assert plan.site("exchange").error_rate == 0.1
-    assert plan.name == "db_error_rate=0.05, db_latency_ms=1..20, db_lag_ms=50, exchange_error_rate=0.1"
+    assert plan.name.startswith("db_error_rate=0.05, db_latency_ms=1..20")
 
 
 def test_from_spec_can_start_from_a_preset():
@@ -40,7 +41,8 @@ def test_from_spec_can_start_from_a_preset():
     ("db_error_rate=2", "error_rate must be within 0..1"),
     ("db_error_rate=lots", "bad fault spec item 'db_error_rate=lots'"),
     ("db_latency_ms=20..1", "0 <= low <= high"),
-    ("db_jitter_ms=5", "field one of error_rate, latency_ms, lag_ms"),
+    ("db_jitter_ms=5", "field one of error_rate, ack_loss_rate, latency_ms, lag_ms"),
+    ("db_ack_loss_rate=-1", "ack_loss_rate must be within 0..1"),
     ("db_error_rate=0.1,db-lag", "a preset name must come first"),
     ("nope", "unknown fault plan 'nope'"),
 ])

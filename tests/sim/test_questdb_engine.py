@@ -343,16 +343,22 @@ def test_injected_faults_and_latency_are_seeded(migrations_schema, simulate):
     assert elapsed == pytest.approx(40 * 0.010)
 
 
-def test_faulted_statement_is_not_applied(migrations_schema, simulate):
-    db = SimQuestDB(migrations_schema, faults=FaultPlan.from_spec("db_error_rate=1"))
+@pytest.mark.parametrize(("spec", "message", "stored"), [
+    ("db_error_rate=1", "during", []),  # refused before it did anything
+    ("db_ack_loss_rate=1", "took effect", ["o1"]),  # applied, then the reply was lost
+])
+def test_injected_transient_errors_before_and_after_the_statement(migrations_schema, simulate, spec, message,
+                                                                   stored):
+    db = SimQuestDB(migrations_schema, faults=FaultPlan.from_spec(spec))
 
     async def main():
         async with db.acquire() as conn:
-            with pytest.raises(TransientDatabaseError, match="injected"):
+            with pytest.raises(TransientDatabaseError, match=message):
                 await conn.execute(INSERT_ORDER, *ORDERS[0])
-        return db.table_rows("orders")
+        return ids(db.table_rows("orders"))
 
-    assert simulate(main) == []
+    assert simulate(main) == stored
+    assert db.statement_log[-1].error.startswith("TransientDatabaseError: injected fault")
 
 
 def test_wait_for_wal_applies_writes_in_order(migrations_schema, simulate):
@@ -383,3 +389,44 @@ def test_apply_migrations_builds_an_empty_database_once(simulate):
         return columns
 
     assert simulate(main) == ["symbol", "timestamp", "price", "volume", "quote_volume"]
+
+
+def test_limit_needs_integers(db, simulate):
+    async def main():
+        async with db.acquire() as conn:
+            with pytest.raises(QueryError, match="LIMIT expects an integer, got None"):
+                await conn.fetch("SELECT * FROM orders LIMIT $1, $2", 0, None)
+
+    simulate(main)
+
+
+def test_an_update_that_cannot_be_applied_fails_loudly(migrations_schema, simulate):
+    lagged = SimQuestDB(migrations_schema, faults=FaultPlan.from_spec("db_lag_ms=10"))
+
+    async def main(db):
+        async with db.acquire() as conn:
+            await conn.execute(INSERT_ORDER, *ORDERS[0])
+            await db.wait_for_wal()
+            await conn.execute("UPDATE orders SET price = price + status")
+            await db.wait_for_wal()
+
+    async def at_once():
+        with pytest.raises(QueryError, match="cannot apply the change to orders"):
+            await main(SimQuestDB(migrations_schema))
+
+    async def through_the_wal():
+        await main(lagged)
+
+    simulate(at_once)
+    simulate(through_the_wal)
+    assert [(table, type(error)) for table, error in lagged.wal_failures] == [("orders", TypeError)]
+
+
+def test_repeated_result_names_are_numbered(db, simulate):
+    async def main():
+        await seeded(db)
+        async with db.acquire() as conn:
+            return list((await conn.fetchrow("SELECT min(price), min(quantity), order_id, order_id FROM orders "
+                                             "WHERE order_id = 'o1'")).items())
+
+    assert simulate(main) == [("min", 100.0), ("min1", 1.0), ("order_id", "o1"), ("order_id1", "o1")]

@@ -341,3 +341,11 @@ def test_version_reports_postgres_12_3_and_questdb(db, simulate):
     version = simulate(main)
     assert version.startswith("PostgreSQL 12.3")
     assert "QuestDB" in version
+
+
+def test_asyncpg_sees_server_version_11_3(db, simulate):
+    async def main():
+        async with db.acquire() as conn:
+            return conn.get_server_version()
+
+    assert simulate(main)[:2] == (11, 3)

@@ -350,3 +350,26 @@ def test_concurrent_sessions_are_isolated(kernel: str) -> None:
     assert alone
     first, second = _session_results(2, kernel, seed=3, policy="random")
     assert first == alone and second == alone
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_stopping_the_controller_stops_running_sessions_and_notifies(
+        kernel: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> tuple[Any, ...]:
+        container = make_container(SimQuestDB.from_migrations())
+        container.config = SystemConfig.default(symbols=SYMBOLS, notifications_enabled=True)
+        container.market_feed = EndlessFeed(container.clock)
+        controller = container.create_unified_trading_controller()
+        await controller.start()
+        session_id = await controller.create_session(
+            SessionSpec("paper", SYMBOLS, EPOCH, EPOCH + timedelta(days=1)))
+        await controller.start_session(session_id)
+        await container.clock.sleep(30.0)
+        await controller.stop()
+        return controller.session(session_id), container.clock.monotonic(), controller.notifications
+
+    with caplog.at_level(logging.INFO, logger="system.notifications"):
+        execution, stopped_at, notifications = run(main, kernel)
+    assert execution.state is ExecutionState.STOPPED and stopped_at == pytest.approx(30.0)
+    assert notifications is not None and notifications.sent == 4
+    assert f"session {execution.session_id} (paper): STOPPING -> STOPPED" in caplog.text

@@ -3,6 +3,8 @@ the lock discipline, and the accounting invariant under random fill sequences.""
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
 import pytest
 from hypothesis import given, settings
@@ -279,6 +281,22 @@ async def test_a_subscriber_may_query_the_manager_while_events_are_published() -
     await desk.price(10.0)
     await desk.signal("Z1", "BUY", 1.0)
     assert seen == [1]
+
+
+@pytest.mark.anyio
+async def test_concurrent_signals_never_overcommit_the_balance() -> None:
+    """Twenty entries racing through the locks: each order id and sequence is used once, and the
+    balance check sees every earlier fill (9 x 100 notional + fees fit in 1000, a 10th does not)."""
+    desk = await Desk(balance=1_000.0, fee_rate=0.001).start()
+    await desk.price(100.0)
+    async with anyio.create_task_group() as group:
+        for index in range(20):
+            group.start_soon(partial(desk.signal, "Z1", "BUY", 1.0, strategy_id=f"racer_{index}"))
+    orders = await desk.manager.get_all_orders()
+    assert sorted(o["metadata"]["sequence"] for o in orders) == list(range(1, 21))
+    assert len({o["order_id"] for o in orders}) == 20
+    assert sum(o["status"] == "FILLED" for o in orders) == 9
+    assert {o["metadata"].get("reason") for o in orders if o["status"] == "REJECTED"} == {"insufficient_balance"}
 
 
 class RecordingLock:
