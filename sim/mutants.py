@@ -138,6 +138,11 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
     where = str(path)
+    mutant_id = _require(data, "id", str, where)
+    description = _require(data, "description", str, where)
+    expect = _require(data, "expect", list, where)
+    if not expect or not all(isinstance(r, str) for r in expect):
+        raise CatalogueError(f"{where}: expect must list at least one rule id")
     changes = []
     for i, raw in enumerate(_require(data, "change", list, where)):
         at = f"{where}: change[{i}]"
@@ -156,14 +161,11 @@ def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise CatalogueError(f"{at}: args must be a list of strings")
         probes.append(Probe(kind, tuple(args)))
-    expect = _require(data, "expect", list, where)
-    if not expect or not all(isinstance(r, str) for r in expect):
-        raise CatalogueError(f"{where}: expect must list at least one rule id")
     defect = data.get("defect")
     if defect is not None and not isinstance(defect, int):
         raise CatalogueError(f"{where}: defect must be the seed report's defect number (1-8) or absent")
     return Mutant(
-        id=_require(data, "id", str, where), description=_require(data, "description", str, where),
+        id=mutant_id, description=description,
         family=data.get("family", "other"), defect=defect, changes=tuple(changes), probes=tuple(probes),
         expect=tuple(expect), source=where,
     )

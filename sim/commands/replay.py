@@ -23,14 +23,9 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from sim.kernel import run
-    from sim.kernel.schedule_file import ScheduleFile, ScheduleFileError
-    from sim.kernel.targets import TargetError, resolve
+    from sim.kernel.schedule_file import load_or_usage_error
 
-    try:
-        recorded = ScheduleFile.load(args.file)
-        factory = resolve(recorded.target)
-    except (ScheduleFileError, TargetError) as error:
-        args.parser.error(str(error))
+    recorded, factory = load_or_usage_error(args.file, args.parser)
     result = run(factory(), **recorded.run_options())
     print(f"simwire replay {args.file}  (target {recorded.target})")
     print(result.render())

@@ -22,15 +22,10 @@ def register(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.kernel.schedule_file import ScheduleFile, ScheduleFileError
+    from sim.kernel.schedule_file import ScheduleFile, load_or_usage_error
     from sim.kernel.shrink import ShrinkError, shrink
-    from sim.kernel.targets import TargetError, resolve
 
-    try:
-        recorded = ScheduleFile.load(args.file)
-        factory = resolve(recorded.target)
-    except (ScheduleFileError, TargetError) as error:
-        args.parser.error(str(error))
+    recorded, factory = load_or_usage_error(args.file, args.parser)
     options = recorded.run_options()
     schedule = options.pop("schedule")
     try:

@@ -69,6 +69,8 @@ def run(
         raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    if kernel == "trio" and policy == "pct":
+        raise ValueError("policy 'pct' needs the asyncio kernel (trio runs whole batches; see docs/kernel.md)")
     if not callable(main):
         raise TypeError(f"sim.run expects a coroutine function (called with no arguments), got {main!r}")
     source: ChoiceSource | None
@@ -106,8 +108,6 @@ def run(
         else:
             from sim.kernel.trio_runner import run_on_trio
 
-            if pct is not None:
-                raise ValueError("policy 'pct' needs the asyncio kernel (trio runs whole batches; see docs/kernel.md)")
             outcome = run_on_trio(
                 main, choices=recorder, record=trace, lockdep=lockdep, max_steps=max_steps,
             )

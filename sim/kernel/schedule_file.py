@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.kernel.result import RunResult
+from sim.kernel.targets import Main, TargetError, resolve
 
 
 class ScheduleFileError(ValueError):
@@ -42,6 +45,13 @@ class ScheduleFile:
         """Keyword arguments for :func:`sim.kernel.run` that replay this schedule."""
         return {"seed": self.seed, "policy": self.policy, "kernel": self.kernel, "schedule": self.choices,
                 "pct_depth": self.pct_depth, "pct_horizon": self.pct_horizon}
+
+    def target_factory(self, path: str | Path) -> Callable[[], Main]:
+        """The resolved target; an unknown one is a :class:`ScheduleFileError` naming ``path``."""
+        try:
+            return resolve(self.target)
+        except TargetError as error:
+            raise ScheduleFileError(f"{path}: {error}") from error
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -79,3 +89,12 @@ class ScheduleFile:
             if not isinstance(choice, int) or isinstance(choice, bool) or choice < 0:
                 raise ScheduleFileError(f"{path}: choices[{index}] must be a non-negative int, got {choice!r}")
         return cls(**data)
+
+
+def load_or_usage_error(path: str, parser: argparse.ArgumentParser) -> tuple[ScheduleFile, Callable[[], Main]]:
+    """For commands: the schedule file and its target, or a usage error (exit 2) naming the file."""
+    try:
+        recorded = ScheduleFile.load(path)
+        return recorded, recorded.target_factory(path)
+    except ScheduleFileError as error:
+        parser.error(str(error))

@@ -28,11 +28,11 @@ _ROOTS = sorted(
         os.path.join(os.getcwd(), ""),
         os.path.join(sysconfig.get_paths()["purelib"], ""),
         os.path.join(sysconfig.get_paths()["stdlib"], ""),
-        *(os.path.join(path, "") for path in sys.path if path and os.path.isdir(path)),
     },
     key=len,
     reverse=True,
 )
+"""Not ``sys.path``: it differs between processes (PYTHONPATH), and so would the hashes."""
 
 _is_library: dict[CodeType, bool] = {}
 _paths: dict[str, str] = {}
