@@ -219,36 +219,40 @@ def replay_exactly_once(facts: RunFacts) -> list[Violation]:
 
 
 POSITION_FIELDS = ("symbol", "side", "status", "quantity", "entry_price", "realized_pnl")
+ORDER_FIELDS = ("symbol", "side", "order_type", "status", "quantity", "price", "filled_quantity", "filled_price",
+                "commission", "signal_id")
 
 
-def positions_match(facts: RunFacts) -> list[Violation]:
-    """oracle.positions-mismatch: the positions table equals the order manager's positions."""
+def _table_matches(facts: RunFacts, rule: str, table: str, key: str, fields: Sequence[str],
+                   manager_rows: Callable[[SessionFacts], list[dict[str, Any]]]) -> list[Violation]:
+    """The table's rows of each session equal the order manager's view, row by row, column by column."""
     found = []
     for session in facts.sessions:
-        db = {r.get("position_id"): r for r in _rows(facts, "positions", session.session_id)}
-        om = {p.get("position_id"): p for p in session.positions}
+        db = {r.get(key): r for r in _rows(facts, table, session.session_id)}
+        om = {r.get(key): r for r in manager_rows(session)}
         diffs = []
-        for pid in sorted(set(db) | set(om), key=str):
-            if pid not in db or pid not in om:
-                diffs.append(f"{pid}: {'only in the order manager' if pid in om else 'only in the database'}")
+        for rid in sorted(set(db) | set(om), key=str):
+            if rid not in db or rid not in om:
+                diffs.append(f"{rid}: {'only in the order manager' if rid in om else 'only in the database'}")
                 continue
-            for name in POSITION_FIELDS:
-                if not _close(db[pid].get(name), om[pid].get(name)):
-                    diffs.append(f"{pid}.{name}: db={db[pid].get(name)!r} om={om[pid].get(name)!r}")
+            diffs += [f"{rid}.{name}: db={db[rid].get(name)!r} om={om[rid][name]!r}"
+                      for name in fields if name in om[rid] and not _close(db[rid].get(name), om[rid][name])]
         if diffs:
             found.append(Violation(
-                "oracle.positions-mismatch",
-                f"{len(diffs)} differences between the positions table and the order manager "
+                rule,
+                f"{len(diffs)} differences between the {table} table and the order manager "
                 f"for session {session.session_id}",
-                location=f"table positions {facts.location}",
-                expected=f"equal {', '.join(POSITION_FIELDS)} for every position",
+                location=f"table {table} {facts.location}",
+                expected=f"equal {', '.join(fields)} for every row",
                 seen=_sample(diffs),
             ))
     return found
 
 
-ORDER_FIELDS = ("symbol", "side", "order_type", "status", "quantity", "price", "filled_quantity", "filled_price",
-                "commission", "signal_id")
+def positions_match(facts: RunFacts) -> list[Violation]:
+    """oracle.positions-mismatch: the positions table equals the order manager's positions."""
+    return _table_matches(facts, "oracle.positions-mismatch", "positions", "position_id", POSITION_FIELDS,
+                          lambda session: session.positions)
 
 
 def orders_match(facts: RunFacts) -> list[Violation]:
@@ -256,26 +260,8 @@ def orders_match(facts: RunFacts) -> list[Violation]:
 
     Catches writes that reach the right row with the wrong values (swapped arguments, a
     column fed from the wrong event field)."""
-    found = []
-    for session in facts.sessions:
-        db = {r.get("order_id"): r for r in _rows(facts, "orders", session.session_id)}
-        om = {o.get("order_id"): o for o in session.orders}
-        diffs = []
-        for oid in sorted(set(db) & set(om), key=str):
-            for name in ORDER_FIELDS:
-                if name in om[oid] and not _close(db[oid].get(name), om[oid].get(name)):
-                    diffs.append(f"{oid}.{name}: db={db[oid].get(name)!r} om={om[oid].get(name)!r}")
-        diffs += [f"{oid}: only in the order manager" for oid in sorted(set(om) - set(db), key=str)]
-        if diffs:
-            found.append(Violation(
-                "oracle.orders-mismatch",
-                f"{len(diffs)} differences between the orders table and the order manager "
-                f"for session {session.session_id}",
-                location=f"table orders {facts.location}",
-                expected=f"equal {', '.join(ORDER_FIELDS)} for every order",
-                seen=_sample(diffs),
-            ))
-    return found
+    return _table_matches(facts, "oracle.orders-mismatch", "orders", "order_id", ORDER_FIELDS,
+                          lambda session: session.orders)
 
 
 def sessions_isolated(facts: RunFacts) -> list[Violation]:
@@ -437,10 +423,161 @@ def handler_errors(facts: RunFacts) -> list[Violation]:
     ]
 
 
+# --- live mode: the exchange's books against the system's ------------------------------------
+#
+# ``facts.extra["exchange"]`` (``sim.exchange.LiveVenue.facts()``): ``orders`` (the exchange's
+# order views, every order it accepted, plus ``dealQuantity`` in base units), ``positions``
+# ((symbol, LONG/SHORT) -> (quantity in base units, average price)), ``secrets`` (the run's
+# API key pair).
+
+_FILLED_ON_EXCHANGE = 3  # order state "completed"
+
+
+def _exchange(facts: RunFacts) -> dict[str, Any] | None:
+    return facts.extra.get("exchange")
+
+
+def _local_orders(facts: RunFacts) -> dict[str, dict[str, Any]]:
+    """Every order sent (or meant) for the exchange, by external oid, across sessions."""
+    return {o["metadata"]["external_oid"]: o for s in facts.sessions for o in s.orders
+            if o.get("metadata", {}).get("external_oid") and o.get("status") != "REJECTED"}
+
+
+def live_no_duplicate_orders(facts: RunFacts) -> list[Violation]:
+    """oracle.live-duplicate-order: the exchange holds at most one order per client order id
+    (``externalOid``), and none the system does not know, whatever the faults did to replies."""
+    exchange = _exchange(facts)
+    if exchange is None:
+        return []
+    counts = Counter(order["externalOid"] for order in exchange["orders"])
+    doubled = sorted(oid for oid, n in counts.items() if n > 1)
+    local = _local_orders(facts)
+    unknown = sorted(oid for oid in counts if oid not in local)
+    found = []
+    if doubled:
+        found.append(Violation(
+            "oracle.live-duplicate-order",
+            f"{len(doubled)} client order ids were placed more than once on the exchange",
+            location=f"exchange orders {facts.location}", expected="one exchange order per externalOid",
+            seen=f"externalOids: {_sample(doubled)} ({sum(counts[o] for o in doubled)} orders)"))
+    if unknown:
+        found.append(Violation(
+            "oracle.live-duplicate-order", f"{len(unknown)} exchange orders belong to no order of the system",
+            location=f"exchange orders {facts.location}", expected="every exchange order answers a local order",
+            seen=f"externalOids: {_sample(unknown)}"))
+    return found
+
+
+def live_orders_settled(facts: RunFacts) -> list[Violation]:
+    """oracle.live-order-lost: each order has the same fate on the exchange and in the system:
+    filled there (completed) exactly when FILLED here, with the same quantity and average price."""
+    exchange = _exchange(facts)
+    if exchange is None:
+        return []
+    latest = {order["externalOid"]: order for order in exchange["orders"]}
+    problems = []
+    for oid, order in _local_orders(facts).items():
+        there = latest.get(oid)
+        filled_there = there is not None and there["state"] == _FILLED_ON_EXCHANGE
+        if filled_there != (order["status"] == "FILLED"):
+            problems.append(f"{order['order_id']} ({oid}): {order['status']} here, "
+                            f"{'absent' if there is None else 'state ' + str(there['state'])} on the exchange")
+        elif filled_there and not (_close(order["filled_quantity"], there["dealQuantity"])
+                                   and _close(order["filled_price"], there["dealAvgPrice"])):
+            problems.append(f"{order['order_id']} ({oid}): filled {order['filled_quantity']} @ "
+                            f"{order['filled_price']} here, {there['dealQuantity']} @ {there['dealAvgPrice']} there")
+    if not problems:
+        return []
+    return [Violation(
+        "oracle.live-order-lost", f"{len(problems)} orders ended differently on the exchange and in the system",
+        location=f"exchange orders {facts.location}",
+        expected="FILLED locally exactly when completed on the exchange", seen=_sample(problems))]
+
+
+def _book(positions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], tuple[float, float]]:
+    """OPEN positions summed by (symbol, side): (quantity, quantity-weighted entry price)."""
+    held: dict[tuple[str, str], list[float]] = {}
+    for p in positions:
+        if p.get("status") == "OPEN":
+            total = held.setdefault((p["symbol"], p["side"]), [0.0, 0.0])
+            total[0] += p["quantity"]
+            total[1] += p["quantity"] * p["entry_price"]
+    return {key: (qty, value / qty if qty else 0.0) for key, (qty, value) in held.items()}
+
+
+_WORKING_ON_EXCHANGE = (1, 2)  # uninformed, uncompleted
+_OPENS = {1: "LONG", 3: "SHORT"}
+_CLOSES = {4: "LONG", 2: "SHORT"}
+
+
+def _settled_exchange_book(exchange: Mapping[str, Any]) -> dict[tuple[str, str], tuple[float, float]]:
+    """The exchange's positions without the deals of orders still working when the market
+    ended: the system books an order when it is complete, so those deals are not its yet."""
+    book = {key: [qty, qty * price] for key, (qty, price) in exchange["positions"].items()}
+    for order in exchange["orders"]:
+        if order["state"] not in _WORKING_ON_EXCHANGE or not order["dealVol"]:
+            continue
+        side = order["side"]
+        key = (order["symbol"], _OPENS.get(side) or _CLOSES[side])
+        qty, value = book.setdefault(key, [0.0, 0.0])
+        if side in _OPENS:
+            book[key] = [qty - order["dealQuantity"], value - order["dealQuantity"] * order["dealAvgPrice"]]
+        else:  # a partial close left the average price as it was
+            average = value / qty if qty else 0.0
+            book[key] = [qty + order["dealQuantity"], (qty + order["dealQuantity"]) * average]
+    return {key: (qty, value / qty) for key, (qty, value) in book.items() if qty > 1e-12}
+
+
+def live_positions_match(facts: RunFacts) -> list[Violation]:
+    """oracle.live-positions-mismatch: after the run, exchange positions == the order managers'
+    open positions == the positions table's OPEN rows (quantity and average entry price).
+    Orders still partially filled when the market ended are set aside (see
+    :func:`_settled_exchange_book`); ``live_orders_settled`` checks their local order is NEW."""
+    exchange = _exchange(facts)
+    if exchange is None:
+        return []
+    books = {
+        "exchange": _settled_exchange_book(exchange),
+        "local": _book(p for s in facts.sessions for p in s.positions),
+        "database": _book(r for r in facts.tables.get("positions", [])
+                          if r.get("session_id") in {s.session_id for s in facts.sessions}),
+    }
+    diffs = []
+    for key in sorted(set().union(*books.values())):
+        seen = {name: book.get(key, (0.0, 0.0)) for name, book in books.items()}
+        if not all(_close(v[0], seen["exchange"][0]) and (not v[0] or _close(v[1], seen["exchange"][1]))
+                   for v in seen.values()):
+            diffs.append(f"{key[0]} {key[1]}: " + ", ".join(f"{name} {q:g} @ {p:g}" for name, (q, p) in seen.items()))
+    if not diffs:
+        return []
+    return [Violation(
+        "oracle.live-positions-mismatch",
+        f"{len(diffs)} positions differ between exchange, order managers and database",
+        location=f"positions {facts.location}", expected="equal quantity and entry price in all three",
+        seen=_sample(diffs))]
+
+
+def no_secret_leaked(facts: RunFacts) -> list[Violation]:
+    """oracle.secret-leaked: the API key pair appears in no event payload and no table row."""
+    exchange = _exchange(facts)
+    if exchange is None:
+        return []
+    places = [(f"event {topic}", payload) for topic, payloads in facts.recorder.events.items() for payload in payloads]
+    places += [(f"table {table}", row) for table, rows in facts.tables.items() for row in rows]
+    leaks = sorted({where for where, item in places for secret in exchange["secrets"] if secret in repr(item)})
+    if not leaks:
+        return []
+    return [Violation(
+        "oracle.secret-leaked", f"API credentials were written into {len(leaks)} kinds of record",
+        location=f"{leaks[0]} {facts.location}", expected="credentials only in the signed request headers",
+        seen=_sample(leaks, 6))]
+
+
 ORACLES: Sequence[Oracle] = (
     signals_handled, rows_persisted, ids_present, replay_exactly_once,
     positions_match, orders_match, sessions_isolated, accounting_balances, terminal_state, handler_errors,
     nothing_lost, no_subscription_left,
+    live_no_duplicate_orders, live_orders_settled, live_positions_match, no_secret_leaked,
 )
 
 

@@ -6,11 +6,12 @@ They are kernel-agnostic: the clock reads ``anyio.current_time()``, which is the
 
 from __future__ import annotations
 
-import random as _random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import anyio
+
+from system.adapters.random import StdRandom
 
 DEFAULT_EPOCH = datetime(2025, 1, 6, tzinfo=UTC)
 """Virtual time 0 maps to this instant unless a scenario says otherwise (a Monday, 00:00 UTC)."""
@@ -50,17 +51,10 @@ class SeededIds:
         return f"{prefix}_{self._namespace}{self._counters[prefix]:06d}"
 
 
-class SeededRandom:
-    """The Random port from one seed."""
+class SeededRandom(StdRandom):
+    """The production Random port, but always seeded: a simulation never draws OS entropy."""
 
-    def __init__(self, seed: int) -> None:
-        self._rng = _random.Random(seed)
-
-    def random(self) -> float:
-        return self._rng.random()
-
-    def uniform(self, a: float, b: float) -> float:
-        return self._rng.uniform(a, b)
-
-    def gauss(self, mu: float, sigma: float) -> float:
-        return self._rng.gauss(mu, sigma)
+    def __init__(self, seed: int | str) -> None:
+        if seed is None:
+            raise ValueError("a simulated Random port needs a seed")
+        super().__init__(seed)

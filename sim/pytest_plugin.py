@@ -1,7 +1,11 @@
-"""pytest plugin: run coroutine functions under the deterministic kernel across seeds.
+"""pytest plugin: run coroutine functions, or the whole trading system, under the
+deterministic kernel across seeds.
 
     def test_transfer(sim_run):
         sim_run(transfer_program, policy="random")      # every selected seed must pass
+
+    def test_backtest(sim_scenario):
+        sim_scenario(mode="backtest", policy="random")  # full system, monitor and oracles on
 
 Options: ``--sim-seed N`` runs exactly that seed (what a failure message tells you to
 use); ``--sim-seeds N`` runs seeds ``0..N-1`` (default 5).  A run fails on ``main``'s error
@@ -59,12 +63,50 @@ class SimRunner:
         return "\n".join(lines)
 
 
-@pytest.fixture
-def sim_run(request: pytest.FixtureRequest) -> SimRunner:
-    """Runs a coroutine function under the kernel for each selected seed (see module doc)."""
+class ScenarioRunner:
+    """The ``sim_scenario`` fixture: ``sim_scenario(**ScenarioSpec fields) -> list[ScenarioResult]``.
+
+    Runs the whole system once per selected seed with the runtime contract monitor and the
+    end-of-run oracles on; any violation fails the test with the ``simwire run`` command that
+    reproduces it."""
+
+    def __init__(self, seeds: list[int], nodeid: str) -> None:
+        self.seeds = seeds
+        self.nodeid = nodeid
+
+    def __call__(self, **spec_fields: Any) -> list[Any]:
+        from sim.scenario import ScenarioSpec, run_scenario
+
+        if "seed" in spec_fields:
+            raise TypeError("sim_scenario chooses the seeds (--sim-seed/--sim-seeds); do not pass seed=")
+        results = []
+        for seed in self.seeds:
+            result = run_scenario(ScenarioSpec(seed=seed, **spec_fields))
+            if result.violations:
+                lines = [f"full-system run failed with {len(result.violations)} violation(s):"]
+                lines += [violation.render() for violation in result.violations[:10]]
+                lines.append(f"reproduce with: {result.spec.repro()}")
+                lines.append(f"             or: pytest '{self.nodeid}' --sim-seed {seed}")
+                pytest.fail("\n".join(lines), pytrace=False)
+            results.append(result)
+        return results
+
+
+def _seeds(request: pytest.FixtureRequest) -> list[int]:
     seed = request.config.getoption("--sim-seed")
     count = request.config.getoption("--sim-seeds")
     if count < 1:
         raise pytest.UsageError(f"--sim-seeds must be >= 1, got {count}")
-    seeds = [seed] if seed is not None else list(range(count))
-    return SimRunner(seeds, request.node.nodeid)
+    return [seed] if seed is not None else list(range(count))
+
+
+@pytest.fixture
+def sim_run(request: pytest.FixtureRequest) -> SimRunner:
+    """Runs a coroutine function under the kernel for each selected seed (see module doc)."""
+    return SimRunner(_seeds(request), request.node.nodeid)
+
+
+@pytest.fixture
+def sim_scenario(request: pytest.FixtureRequest) -> ScenarioRunner:
+    """Runs the whole trading system for each selected seed (see module doc)."""
+    return ScenarioRunner(_seeds(request), request.node.nodeid)

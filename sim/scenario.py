@@ -161,6 +161,8 @@ class _World:
         self.virtual_end = 0.0
         self.persistence_failures: list[Any] = []
         self.leftover_subscriptions: list[str] = []
+        self.venue: Any = None
+        """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
 
     async def main(self) -> None:
         from contracts.monitor import RuntimeMonitor
@@ -187,8 +189,15 @@ class _World:
             await load_into(db, self.ticks)
         feed = SimulatedMarketFeed(self.ticks, clock)
         config = SystemConfig.default(symbols=spec.symbols)
+        live_ports: dict[str, Any] = {}
+        if spec.mode == "live":  # the simulated exchange: its client, push stream, and matching feed
+            from sim.exchange import LiveVenue
+
+            self.venue = LiveVenue(seed=spec.seed, plan=plan, clock=clock, fee_rate=config.fee_rate,
+                                   balance=config.initial_balance * spec.sessions)
+            feed, live_ports = self.venue.market_feed(feed), self.venue.ports()
         container = Container(config, clock=clock, ids=SeededIds(), random=SeededRandom(spec.seed),
-                              database=db, market_feed=feed)
+                              database=db, market_feed=feed, **live_ports)
         bus = container.event_bus
         bus.add_observer(self.recorder)
         if spec.monitor:
@@ -235,6 +244,8 @@ class _World:
             self.persistence_failures = list(controller.persistence.failures) if controller.persistence else []
             self.leftover_subscriptions = [f"{s.name} -> {s.topic}" for s in bus.subscriptions()]
             self.tables = {name: db.table_rows(name) for name in TRADING_TABLES}
+            if self.venue is not None:
+                await self.venue.aclose()
 
     def _expected_ticks(self) -> dict[str, list[float]]:
         expected: dict[str, list[float]] = {s: [] for s in self.spec.symbols}
@@ -248,7 +259,8 @@ class _World:
             found += self.monitor.violations()
         if self.sessions:
             facts = oracles.RunFacts(self.sessions, self.recorder, self.tables, self.persistence_failures,
-                                     self.leftover_subscriptions, location=f"(seed {self.spec.seed})")
+                                     self.leftover_subscriptions, location=f"(seed {self.spec.seed})",
+                                     extra={"exchange": self.venue.facts()} if self.venue else {})
             found += oracles.check_all(facts)
         return found
 
@@ -276,3 +288,9 @@ class _World:
 
 def replace(spec: ScenarioSpec, **changes: Any) -> ScenarioSpec:
     return dataclasses.replace(spec, **changes)
+
+
+def full_system_backtest() -> Any:
+    """A fresh ``main`` for a half-hour backtest of the default symbols: the default target of
+    ``simwire determinism`` (``sim.scenario:full_system_backtest``)."""
+    return _World(ScenarioSpec(hours=0.5)).main

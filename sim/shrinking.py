@@ -66,8 +66,14 @@ def write_scenario_schedule(path: Path, spec: ScenarioSpec, choices: list[int], 
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 
-def is_scenario_schedule(data: Any) -> bool:
-    return isinstance(data, dict) and "scenario" in data
+def read_scenario_schedule(path: str | Path) -> dict[str, Any] | None:
+    """The file's content when it is a scenario schedule file, else None (a kernel schedule
+    file, or not JSON: the kernel's reader reports those)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and "scenario" in data else None
 
 
 def replay_scenario_schedule(data: dict[str, Any], source: str) -> tuple[ScenarioResult, str]:

@@ -15,8 +15,9 @@ def register(subparsers: Any) -> None:
                     "different PYTHONHASHSEED; report identical, or the first divergence (step, task, "
                     "site). Exit 0 when identical, 1 on divergence, 2 on usage errors.",
     )
-    parser.add_argument("--target", required=True, metavar="MODULE:FUNCTION",
-                        help="a coroutine function, or a function returning a fresh one per run")
+    parser.add_argument("--target", default="sim.scenario:full_system_backtest", metavar="MODULE:FUNCTION",
+                        help="a coroutine function, or a function returning a fresh one per run "
+                             "(default: %(default)s, the whole trading system)")
     parser.add_argument("--seed", type=int, default=0, help="the seed (default: %(default)s)")
     parser.add_argument("--policy", choices=("fifo", "random", "pct"), default="random",
                         help="scheduling policy (default: %(default)s)")

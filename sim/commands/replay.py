@@ -24,19 +24,45 @@ def register(subparsers: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     from sim.kernel import run
     from sim.kernel.schedule_file import load_or_usage_error
+    from sim.shrinking import read_scenario_schedule
 
+    scenario = read_scenario_schedule(args.file)
+    if scenario is not None:
+        return _replay_scenario(args, scenario)
     recorded, factory = load_or_usage_error(args.file, args.parser)
     result = run(factory(), **recorded.run_options())
     print(f"simwire replay {args.file}  (target {recorded.target})")
     print(result.render())
-    if args.jsonl:
-        result.trace.write_jsonl(args.jsonl)
-    if args.chrome:
-        result.trace.write_chrome(args.chrome)
-    if args.mermaid:
-        with open(args.mermaid, "w") as out:
-            out.write(result.trace.to_mermaid())
+    _write_trace(args, result.trace)
     matches = not recorded.trace_hash or recorded.trace_hash == result.trace_hash
     if not matches:
         print(f"trace hash MISMATCH: recorded {recorded.trace_hash}, replayed {result.trace_hash}")
     return 0 if matches and result.ok else 1
+
+
+def _replay_scenario(args: argparse.Namespace, data: dict[str, Any]) -> int:
+    """A full-system schedule (written by ``simwire explore`` or ``simwire run --schedule-out``)."""
+    from sim.report import print_scenario
+    from sim.shrinking import replay_scenario_schedule
+
+    try:
+        result, recorded_hash = replay_scenario_schedule(data, args.file)
+    except ValueError as error:
+        args.parser.error(str(error))
+    print(f"simwire replay {args.file}  (scenario: {result.spec.repro()})")
+    print_scenario(result)
+    _write_trace(args, result.kernel_result.trace)
+    matches = not recorded_hash or recorded_hash == result.trace_hash
+    if not matches:
+        print(f"trace hash MISMATCH: recorded {recorded_hash}, replayed {result.trace_hash}")
+    return 0 if matches and result.clean else 1
+
+
+def _write_trace(args: argparse.Namespace, trace: Any) -> None:
+    if args.jsonl:
+        trace.write_jsonl(args.jsonl)
+    if args.chrome:
+        trace.write_chrome(args.chrome)
+    if args.mermaid:
+        with open(args.mermaid, "w") as out:
+            out.write(trace.to_mermaid())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from sim.cli_options import add_scenario_options, non_negative_int, spec_from_args
@@ -21,6 +22,15 @@ def register(subparsers: Any) -> None:
     add_scenario_options(parser)
     parser.add_argument("--seed", type=non_negative_int, default=0, help="the seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--trace-out", metavar="FILE", help="write the run's trace as JSON lines")
+    parser.add_argument("--perfetto-out", metavar="FILE",
+                        help="write the virtual timeline as Chrome/Perfetto trace JSON (open in ui.perfetto.dev)")
+    parser.add_argument("--schedule-out", metavar="FILE",
+                        help="record the run's schedule; `simwire replay FILE` repeats it exactly")
+    parser.add_argument("--db", metavar="DSN",
+                        help="run one backtest on a REAL server instead (PostgreSQL, or QuestDB's PG wire: "
+                             "postgresql://admin:quest@localhost:8812/qdb); not deterministic; applies the "
+                             "migrations when the tables are missing (see docs/real-database.md)")
     parser.set_defaults(func=main)
 
 
@@ -28,9 +38,14 @@ def main(args: argparse.Namespace) -> int:
     from sim.scenario import run_scenario
 
     spec = spec_from_args(args)
+    if args.db:
+        from sim.realdb import main_db
+
+        return main_db(args.db, spec, as_json=args.json)
     if not args.json:
         print(f"simwire run: {spec.repro()}", file=sys.stderr)
     result = run_scenario(spec)
+    _write_artifacts(args, result)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, sort_keys=True, default=str))
     else:
@@ -39,3 +54,15 @@ def main(args: argparse.Namespace) -> int:
         print_scenario(result)
     return 0 if result.clean else 1
 
+
+def _write_artifacts(args: argparse.Namespace, result: Any) -> None:
+    from sim.shrinking import write_scenario_schedule
+
+    trace = result.kernel_result.trace
+    if args.trace_out:
+        trace.write_jsonl(args.trace_out)
+    if args.perfetto_out:
+        trace.write_chrome(args.perfetto_out)
+    if args.schedule_out:
+        write_scenario_schedule(Path(args.schedule_out), result.spec, result.kernel_result.schedule,
+                                result.trace_hash, sorted({v.rule for v in result.violations}))

@@ -26,6 +26,8 @@ _LIBRARY_PARTS = (
 _ROOTS = sorted(
     {
         os.path.join(os.getcwd(), ""),
+        # the checkout simwire runs from (editable installs): the same relative paths on every machine
+        os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ""),
         os.path.join(sysconfig.get_paths()["purelib"], ""),
         os.path.join(sysconfig.get_paths()["stdlib"], ""),
     },
