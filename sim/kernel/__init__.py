@@ -62,8 +62,10 @@ def run(
     choices, the task names, the step count and the final virtual time);
     ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
     ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
-    task steps), a livelock guard.  ``pct_horizon``
-    (extra knob, default drawn per run) is explained in :mod:`sim.kernel.pct`.
+    task steps), a livelock guard.  ``pct_horizon`` (default: drawn per run) is
+    explained in :mod:`sim.kernel.pct`.
+
+    Every violation carries ``repro``: the ``sim.run`` call that reproduces it.
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
@@ -85,7 +87,8 @@ def run(
     recorder = RecordingChoices(source) if source is not None else None
     pct = None
     if policy == "pct":
-        pct = PCTPriorities(recorder or SeededChoices(seed), depth=pct_depth, horizon=pct_horizon)
+        assert recorder is not None  # pct always draws: from choices, schedule or seed
+        pct = PCTPriorities(recorder, depth=pct_depth, horizon=pct_horizon)
 
     lockdep = LockDep() if detectors else None
     unawaited = UnawaitedWatch() if detectors else None
@@ -118,6 +121,9 @@ def run(
     if lockdep is not None:
         outcome.violations += lockdep.violations()
     outcome.violations += late
+    how = f"seed={seed}" if choices is None and schedule is None else f"schedule={recorder.record if recorder else []}"
+    repro = f"sim.run({getattr(main, '__qualname__', 'main')}, {how}, policy={policy!r}, kernel={kernel!r})"
+    outcome.violations = [v if v.repro else v.with_repro(repro) for v in outcome.violations]
     return _result(outcome, seed=seed, policy=policy, kernel=kernel,
                    schedule=recorder.record if recorder is not None else [],
                    wall=time.perf_counter() - started)

@@ -251,12 +251,16 @@ class SimEventLoop(asyncio.BaseEventLoop):
         heap = self._pct_ready
         ready = self._ready
         callbacks = []
+        priority_of = pct.priority.get
         while ready:
             handle = ready.popleft()
             owner = getattr(handle._callback, "__self__", None)
             if isinstance(owner, _Task):
                 self._pct_seq += 1
-                heapq.heappush(heap, (-pct.of(owner), self._pct_seq, handle))
+                priority = priority_of(owner)
+                if priority is None:
+                    priority = pct.of(owner)
+                heapq.heappush(heap, (-priority, self._pct_seq, handle))
             else:
                 callbacks.append(handle)
         for handle in callbacks:

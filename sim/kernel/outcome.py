@@ -11,6 +11,9 @@ from sim.kernel.trace import RawStep
 
 @dataclass
 class KernelOutcome:
+    """Filled in by a kernel runner; ``steps`` counts everything the scheduler ran, ``raw``
+    only task steps (and only when the run keeps a trace)."""
+
     value: Any = None
     error: BaseException | None = None
     names: list[str] = field(default_factory=list)

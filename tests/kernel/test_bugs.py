@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +83,8 @@ def test_unawaited_coroutine_is_reported_with_its_creation_site(kernel):
     assert rules(result) == ["kernel.unawaited"]
     [violation] = result.violations
     assert "_notify" in violation.message
-    line = next(n for n, text in enumerate(open(programs.__file__), 1) if '"order filled"' in text)
+    source = Path(programs.__file__).read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if '"order filled"' in text)
     assert violation.location == f"tests/kernel/programs.py:{line} unawaited_coroutine"
 
 
@@ -91,6 +93,7 @@ def test_leaked_task_is_reported():
     assert result.value == "done"
     assert rules(result) == ["kernel.leaked-task"]
     assert "heartbeat#1" in result.violations[0].message
+    assert result.violations[0].repro == "sim.run(leaked_task, seed=0, policy='fifo', kernel='asyncio')"
 
 
 def test_deadlock_names_every_blocked_task_and_what_it_waits_for():

@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import anyio
 import pytest
@@ -90,7 +91,8 @@ def test_task_names_are_per_run_not_process_global():
 
 
 def _line_of(text):
-    return next(n for n, line in enumerate(open(__file__), 1) if text in line and "_line_of" not in line)
+    source = Path(__file__).read_text().splitlines()
+    return next(n for n, line in enumerate(source, 1) if text in line and "_line_of" not in line)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -49,13 +49,13 @@ def test_schedule_file_round_trip_and_errors(tmp_path):
     loaded = ScheduleFile.load(path)
     assert loaded.choices == failing.schedule and loaded.trace_hash == failing.trace_hash
     path.write_text(json.dumps({"target": LOST_UPDATE, "choices": [0, "1"]}))
-    with pytest.raises(ScheduleFileError, match="run.json: choices\\[1\\] must be a non-negative int"):
+    with pytest.raises(ScheduleFileError, match=r"run\.json: choices\[1\] must be a non-negative int"):
         ScheduleFile.load(path)
     path.write_text(json.dumps({"target": LOST_UPDATE, "sead": 1}))
-    with pytest.raises(ScheduleFileError, match="unknown field\\(s\\) sead"):
+    with pytest.raises(ScheduleFileError, match=r"unknown field\(s\) sead"):
         ScheduleFile.load(path)
     path.write_text("{")
-    with pytest.raises(ScheduleFileError, match="run.json:1: not JSON"):
+    with pytest.raises(ScheduleFileError, match=r"run\.json:1: not JSON"):
         ScheduleFile.load(path)
 
 
