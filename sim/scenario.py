@@ -99,6 +99,8 @@ class ScenarioResult:
     kernel_result: Any = field(repr=False, default=None)
     tables: dict[str, list[dict[str, Any]]] = field(repr=False, default_factory=dict)
     """The trading tables as the oracles read them after the run."""
+    statement_log: list[Any] = field(repr=False, default_factory=list)
+    """Every statement the simulated database received (query, args, error), in order."""
 
     @property
     def clean(self) -> bool:
@@ -134,7 +136,8 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     violations = [v if v.repro else v.with_repro(repro) for v in violations]
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
-    return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables)
+    return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
+                          world.database.statement_log if world.database is not None else [])
 
 
 def _crash_violation(error: BaseException) -> Violation:
@@ -160,6 +163,7 @@ class _World:
         self.ticks: list[Any] = []
         self.virtual_end = 0.0
         self.persistence_failures: list[Any] = []
+        self.database: Any = None
         self.leftover_subscriptions: list[str] = []
         self.venue: Any = None
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
@@ -179,7 +183,7 @@ class _World:
         spec = self.spec
         clock = VirtualClock(DEFAULT_EPOCH)
         plan = FaultPlan.preset(spec.faults)
-        db = SimQuestDB(faults=plan, seed=spec.seed)
+        db = self.database = SimQuestDB(faults=plan, seed=spec.seed)
         await db.apply_migrations(migrations_dir())
         start = DEFAULT_EPOCH
         end = start + timedelta(hours=spec.hours)

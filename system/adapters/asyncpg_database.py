@@ -12,9 +12,9 @@ Besides delegation it does three things, each for a fact of ``questdb-facts.md``
   :meth:`AsyncpgDatabase.wait_for_wal` polls ``wal_tables()`` until every table has applied
   what it acknowledged; call it before reading back what was just written.
 - **Dialect**: the system's SQL is QuestDB's.  Against PostgreSQL (the real-server tier of
-  the verification, ``docs/real-database.md``) two constructs are rewritten with sqlglot and
-  nothing else is touched: ``count()`` -> ``count(*)`` and QuestDB's ``LIMIT lo, hi`` (rows
-  lo+1..hi) -> ``LIMIT hi - lo OFFSET lo``.  Against QuestDB every statement goes unchanged.
+  the verification, ``docs/real-database.md``) :func:`postgres_sql` rewrites, with sqlglot,
+  the four constructs PostgreSQL reads differently (``count()``, ``LIMIT lo, hi``, NULL
+  equality, NULL ordering).  Against QuestDB every statement goes unchanged.
 
 TIMESTAMP values are naive UTC datetimes in both directions (the column is ``timestamp
 without time zone`` on both servers); the adapter converts nothing, so an aware datetime is
@@ -47,6 +47,9 @@ POSTGRESQL = "postgresql"
 ENVIRONMENT = {"dsn": "SIMWIRE_DB_DSN", "min_size": "SIMWIRE_DB_POOL_MIN", "max_size": "SIMWIRE_DB_POOL_MAX",
                "command_timeout": "SIMWIRE_DB_COMMAND_TIMEOUT", "wal_timeout": "SIMWIRE_DB_WAL_TIMEOUT"}
 """The environment variable of each :class:`DatabaseSettings` field."""
+QUESTDB_TRANSIENT = ("table busy",)
+"""QuestDB reports every error with sqlstate 00000: these messages mean "try again" (another
+writer holds a non-WAL table); every other 00000 error is the statement's fault."""
 
 
 @dataclass(frozen=True)
@@ -156,29 +159,37 @@ class AsyncpgDatabase:
 
 
 class AsyncpgConnection:
+    """One pooled connection.  Each method passes the statement on under its own name, rewritten
+    for PostgreSQL first (``simwire check`` follows a statement parameter only by its name)."""
+
     def __init__(self, connection: Any, dialect: str = QUESTDB) -> None:
         self._connection = connection
         self._rewrite = postgres_sql if dialect == POSTGRESQL else _unchanged
 
     async def execute(self, query: str, *args: Any) -> str:
         with translated_errors(query):
-            return await self._connection.execute(self._rewrite(query), *args)
+            query = self._rewrite(query)
+            return await self._connection.execute(query, *args)
 
     async def executemany(self, query: str, args: Iterable[Sequence[Any]]) -> None:
         with translated_errors(query):
-            await self._connection.executemany(self._rewrite(query), args)
+            query = self._rewrite(query)
+            await self._connection.executemany(query, args)
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         with translated_errors(query):
-            return await self._connection.fetch(self._rewrite(query), *args)
+            query = self._rewrite(query)
+            return await self._connection.fetch(query, *args)
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
         with translated_errors(query):
-            return await self._connection.fetchrow(self._rewrite(query), *args)
+            query = self._rewrite(query)
+            return await self._connection.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any, column: int = 0) -> Any:
         with translated_errors(query):
-            return await self._connection.fetchval(self._rewrite(query), *args, column=column)
+            query = self._rewrite(query)
+            return await self._connection.fetchval(query, *args, column=column)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -209,7 +220,13 @@ def translated_errors(query: str) -> Iterator[None]:
         raise TransientDatabaseError(f"{type(error).__name__}: {error}") from error
     except (pg.DataError, ValueError) as error:  # parameter encoding (asyncpg raises both kinds)
         raise DataError(f"{error} (in {query!r})") from error
-    except (pg.PostgresError, pg.InterfaceError) as error:
+    except pg.InterfaceError as error:
+        if "arguments for this query" in str(error):  # asyncpg checks the count on the client
+            raise DataError(f"{error} (in {query!r})") from error
+        raise QueryError(str(error), query=query) from error
+    except pg.PostgresError as error:
+        if getattr(error, "sqlstate", None) == "00000" and str(error).startswith(QUESTDB_TRANSIENT):
+            raise TransientDatabaseError(f"QuestDB: {error}") from error
         position = getattr(error, "position", None)
         raise QueryError(str(error), query=query,
                          position=int(position) if position and str(position).isdigit() else None) from error
@@ -232,34 +249,48 @@ def _unchanged(query: str) -> str:
 
 @lru_cache(maxsize=512)
 def postgres_sql(query: str) -> str:
-    """``query`` as PostgreSQL must read it; the same text when nothing needs rewriting.
+    """``query`` as PostgreSQL must read it to answer as QuestDB does; unchanged when nothing differs.
 
-    QuestDB's ``LIMIT lo, hi`` means rows lo+1..hi, not MySQL's ``LIMIT offset, count`` that
-    sqlglot reads it as; sqlglot keeps ``lo`` as the offset and ``hi`` as the limit, so the
-    limit becomes ``hi - lo`` (both cast: PostgreSQL cannot type ``$5 - $4`` otherwise).
+    Four rewrites, each for a QuestDB rule PostgreSQL does not share:
+
+    - ``count()`` -> ``count(*)`` (PostgreSQL wants the star);
+    - ``LIMIT lo, hi`` (rows lo+1..hi) -> ``LIMIT hi - lo OFFSET lo``: sqlglot reads the comma
+      form as MySQL's ``LIMIT offset, count``, keeping ``lo`` as the offset and ``hi`` as the
+      limit, so only the limit changes (both cast: PostgreSQL cannot type ``$5 - $4``);
+    - ``a = b`` -> ``a IS NOT DISTINCT FROM b`` and ``<>`` likewise: in QuestDB NULL equals
+      NULL, so ``WHERE order_id = $1`` with NULL finds the rows whose id is NULL;
+    - ``ORDER BY`` puts NULL first when ascending, last when descending (QuestDB's NULL is the
+      smallest value; PostgreSQL's is the largest).
+
     A statement sqlglot cannot parse goes unchanged, for the server to reject.
     """
-    if "count()" not in query.lower() and "limit" not in query.lower():
-        return query
+    if query.lstrip()[:6].upper() not in ("SELECT", "UPDATE", "INSERT"):
+        return query  # DDL and the rest: nothing to rewrite
     dialect = _DollarParameters()
     try:
         tree = sqlglot.parse_one(query, dialect=dialect)
     except sqlglot.errors.SqlglotError:
         return query
-    changed = False
+    before = tree.sql(dialect="postgres")
     for count in tree.find_all(exp.Count):
         if count.this is None:
             count.set("this", exp.Star())
-            changed = True
-    has_offset_keyword = any(token.token_type == TokenType.OFFSET for token in dialect.tokenize(query))
-    for select in tree.find_all(exp.Select):
-        limit, offset = select.args.get("limit"), select.args.get("offset")
-        if limit is None or offset is None or has_offset_keyword:
-            continue
-        lo = exp.cast(offset.expression.copy(), "BIGINT")
-        hi = exp.cast(limit.expression.copy(), "BIGINT")
-        limit.set("expression", exp.Greatest(this=exp.Sub(this=hi, expression=lo.copy()),
-                                             expressions=[exp.Literal.number(0)]))
-        offset.set("expression", lo)
-        changed = True
-    return tree.sql(dialect="postgres") if changed else query
+    for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+        if isinstance(node.parent, exp.Update) and node.arg_key == "expressions":
+            continue  # SET col = value
+        null_safe = exp.NullSafeEQ if isinstance(node, exp.EQ) else exp.NullSafeNEQ
+        node.replace(null_safe(this=node.this, expression=node.expression))
+    for ordered in tree.find_all(exp.Ordered):
+        ordered.set("nulls_first", not ordered.args.get("desc"))
+    if not any(token.token_type == TokenType.OFFSET for token in dialect.tokenize(query)):
+        for select in tree.find_all(exp.Select):
+            limit, offset = select.args.get("limit"), select.args.get("offset")
+            if limit is None or offset is None:
+                continue
+            lo = exp.cast(offset.expression.copy(), "BIGINT")
+            hi = exp.cast(limit.expression.copy(), "BIGINT")
+            limit.set("expression", exp.Greatest(this=exp.Sub(this=hi, expression=lo.copy()),
+                                                 expressions=[exp.Literal.number(0)]))
+            offset.set("expression", lo)
+    rewritten = tree.sql(dialect="postgres")
+    return query if rewritten == before else rewritten
