@@ -39,6 +39,7 @@ _SCHEMA = "schema model (`simwire check`)"
 _MONITOR = "runtime monitor (`simwire run`, pytest plugin)"
 _KERNEL = "simulation kernel (`simwire run`)"
 _ORACLE = "end-of-run oracle (`simwire run`)"
+_LIVE = "live schema check (`simwire run --db`, tests/real)"
 
 RULES: tuple[Rule, ...] = (
     # -- static scanner: registry-free -----------------------------------------------------
@@ -276,9 +277,45 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.handler-error", E, _ORACLE, "A subscriber raised during the run.",
          "The bus isolated it, but the work that handler should have done was lost.",
          "a run: KeyError in a persistence handler"),
+    Rule("oracle.live-duplicate-order", E, _ORACLE,
+         "The exchange holds two orders with one client order id, or an order the system does not know.",
+         "A retry after a lost acknowledgement placed the order twice: double the position, double the risk.",
+         "a run: submit times out after the exchange accepted it; the retry submits again without a lookup"),
+    Rule("oracle.live-order-lost", E, _ORACLE,
+         "An order filled on the exchange is not FILLED in the system, or the other way round.",
+         "A fill the system never heard of is a position it does not manage (a lost push, no resync).",
+         "a run: the deal push dropped, nobody queried the order afterwards"),
+    Rule("oracle.live-positions-mismatch", E, _ORACLE,
+         "Exchange positions, the order managers' open positions and the OPEN rows of the positions table differ.",
+         "The system trades on a book that is not the exchange's: exits of the wrong size, unmanaged risk.",
+         "a run: a partial fill taken for the whole order; entry price differs from the exchange's"),
+    Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
+         "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
+         "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
     Rule("schema.migration-error", E, _SCHEMA, "A migration file cannot be parsed or applied.",
          "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too.",
          "CREATE TABLE t (ts TIMESTAMP) timestamp(missing);"),
+    # -- live schema: a real server compared with the schema model ---------------------------
+    Rule("schema.live-table-missing", E, _LIVE, "A table of the migrations is not on the server.",
+         "The system's first write to it fails in production; the migrations were not applied, or were "
+         "applied to another database.",
+         "a run with --db against a server migrated up to 018 (no orders.signal_id table layout)"),
+    Rule("schema.live-column-missing", E, _LIVE, "A column of the migrations is not on the server.",
+         "Every INSERT naming it is rejected: a migration was skipped or failed half-way.",
+         "a run with --db where ALTER TABLE orders ADD COLUMN signal_id never ran"),
+    Rule("schema.live-column-type", E, _LIVE, "A column has another type on the server than in the migrations.",
+         "The driver encodes parameters by the server's type: a STRING where the model says TIMESTAMP "
+         "takes text the checks believe is a time.",
+         "a run with --db where orders.timestamp is VARCHAR on the server"),
+    Rule("schema.live-column-unexpected", E, _LIVE, "A server table has a column the migrations do not create.",
+         "The server drifted from the migrations (a hand-made ALTER): the checks judge a schema that is not "
+         "the one in production.",
+         "a run with --db after ALTER TABLE orders ADD COLUMN note STRING by hand"),
+    Rule("schema.live-semantics", E, _LIVE,
+         "The designated timestamp or the dedup keys on the server differ from the migrations.",
+         "Last-write-wins upserts and time ordering are what the oracles rely on; without the dedup keys a "
+         "retried INSERT duplicates a row.",
+         "a run with --db against a table created without DEDUP UPSERT KEYS"),
 )
 
 _BY_ID = {rule.id: rule for rule in RULES}

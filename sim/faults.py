@@ -1,7 +1,7 @@
 """Fault plans: which faults a simulated run injects, where, and how often — declared, seeded.
 
-A :class:`FaultPlan` is data: a frozen mapping from a *site* (``"db"`` today; the live-mode
-issue adds ``"exchange"``, ``"stream"``...) to that site's :class:`SiteFaults`.  It holds no
+A :class:`FaultPlan` is data: a frozen mapping from a *site* (``"db"``, ``"exchange"``,
+``"stream"``) to that site's :class:`SiteFaults`.  It holds no
 random state.  Each component that injects faults asks for ``plan.injector(site, seed)``,
 which draws from its own ``random.Random`` seeded by the pair, so adding a fault site or
 a statement somewhere else never shifts the draws of another site, and the same seed gives
@@ -16,12 +16,24 @@ Sites and what their knobs mean:
   virtual seconds each statement takes.  ``lag``: WAL apply lag — on a WAL table, a write is
   acknowledged at once and becomes visible this many virtual seconds later.
 
+* ``exchange`` — every HTTP request to the simulated MEXC futures exchange
+  (``sim.exchange.transport``).  ``latency``: virtual seconds per request.  ``error_rate``:
+  HTTP 503, not processed.  ``rate_limit_rate``: code 510, not processed.  ``reject_rate``:
+  an order submission refused with an error code.  ``ack_loss_rate``: the exchange processes
+  the request and the client times out (an order accepted, its acknowledgement lost).
+  ``lag``: delayed fills, an accepted order fills no earlier than this many seconds later.
+* ``stream`` — the private push stream.  ``error_rate``: per pushed message, the connection
+  drops there (that message and what follows until the client reconnects are lost);
+  ``latency``: delivery delay of each message.
+
 Choosing values: real QuestDB applies the WAL within tens of milliseconds and answers in
 about a millisecond on a local network; ``db-flaky`` and ``db-lag`` exaggerate both enough
 that a missing retry or a read-after-write assumption fails within a few hundred statements.
 
 Presets (``FaultPlan.preset(name)``, ``simwire run --faults NAME``): ``none``, ``db-flaky``,
-``db-lag``.  Custom plans: ``FaultPlan.from_spec("db_error_rate=0.05,db_latency_ms=1..20")``,
+``db-lag``, ``exchange-flaky`` (every exchange and stream fault at once, a few per cent each,
+so a 30-minute live session meets each kind several times).
+Custom plans: ``FaultPlan.from_spec("db_error_rate=0.05,db_latency_ms=1..20")``,
 optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``.
 """
 
@@ -38,6 +50,8 @@ _FIELDS: dict[str, tuple[str, float]] = {
     "ack_loss_rate": ("ack_loss_rate", 1.0),
     "latency_ms": ("latency", 0.001),
     "lag_ms": ("lag", 0.001),
+    "reject_rate": ("reject_rate", 1.0),
+    "rate_limit_rate": ("rate_limit_rate", 1.0),
 }
 
 
@@ -60,6 +74,9 @@ class Span:
         return f"{low:g}ms" if low == high else f"{low:g}..{high:g}ms"
 
 
+_RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate")
+
+
 @dataclass(frozen=True, slots=True)
 class SiteFaults:
     """The faults injected at one site; every default means "no fault"."""
@@ -68,9 +85,11 @@ class SiteFaults:
     latency: Span = Span()
     lag: Span = Span()
     ack_loss_rate: float = 0.0
+    reject_rate: float = 0.0
+    rate_limit_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "ack_loss_rate"):
+        for name in _RATES:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {getattr(self, name)}")
 
@@ -99,8 +118,7 @@ class FaultPlan:
         """One line for the run header, e.g. ``db-flaky (db: error_rate=0.05 latency=1..20ms)``."""
         parts = []
         for site, faults in self.sites.items():
-            knobs = [f"{name}={rate:g}" for name, rate in (("error_rate", faults.error_rate),
-                                                            ("ack_loss_rate", faults.ack_loss_rate)) if rate]
+            knobs = [f"{name}={getattr(faults, name):g}" for name in _RATES if getattr(faults, name)]
             knobs += [f"{name}={span}" for name, span in (("latency", faults.latency), ("lag", faults.lag))
                       if span.high]
             parts.append(f"{site}: {' '.join(knobs) or 'none'}")
@@ -115,7 +133,8 @@ class FaultPlan:
 
     @classmethod
     def from_spec(cls, text: str) -> FaultPlan:
-        """``"[preset,]site_field=value,..."``; fields ``error_rate``, ``ack_loss_rate`` (0..1), ``latency_ms`` and
+        """``"[preset,]site_field=value,..."``; fields ``error_rate``, ``ack_loss_rate``, ``reject_rate``,
+        ``rate_limit_rate`` (0..1), ``latency_ms`` and
         ``lag_ms`` (``5`` or ``1..20``).  A bare preset name is that preset."""
         items = [item.strip() for item in text.split(",") if item.strip()]
         if not items:
@@ -160,6 +179,12 @@ class FaultInjector:
     def loses_ack(self) -> bool:
         return self._draw(self.faults.ack_loss_rate)
 
+    def rejects(self) -> bool:
+        return self._draw(self.faults.reject_rate)
+
+    def rate_limited(self) -> bool:
+        return self._draw(self.faults.rate_limit_rate)
+
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
 
@@ -174,4 +199,9 @@ PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
     "none": FaultPlan("none"),
     "db-flaky": FaultPlan("db-flaky", {"db": SiteFaults(error_rate=0.05, latency=Span(0.001, 0.020))}),
     "db-lag": FaultPlan("db-lag", {"db": SiteFaults(lag=Span(0.020, 0.200))}),
+    "exchange-flaky": FaultPlan("exchange-flaky", {
+        "exchange": SiteFaults(error_rate=0.05, rate_limit_rate=0.03, reject_rate=0.05, ack_loss_rate=0.05,
+                               latency=Span(0.005, 0.150), lag=Span(0.0, 3.0)),
+        "stream": SiteFaults(error_rate=0.01, latency=Span(0.0, 0.100)),
+    }),
 })

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from system.adapters.random import StdRandom
@@ -38,8 +39,9 @@ from system.orders.backtest import BacktestOrderManager
 from system.orders.live import LiveOrderManager
 from system.orders.paper import OrderManager
 from system.persistence.service import TradingPersistenceService
-from system.ports import Clock, Database, ExchangeClient, Ids, MarketFeed, Random
+from system.ports import Clock, Database, FuturesExchange, Ids, MarketFeed, PrivateStream, Random
 from system.strategy.manager import StrategyManager
+from system.sync.service import PositionSyncService
 
 if TYPE_CHECKING:
     from system.controllers.session import SessionSpec
@@ -52,7 +54,8 @@ T = TypeVar("T")
 
 class Container:
     def __init__(self, config: SystemConfig, *, clock: Clock, ids: Ids, random: Random, database: Database,
-                 market_feed: MarketFeed | None = None, exchange: ExchangeClient | None = None) -> None:
+                 market_feed: MarketFeed | None = None, exchange: FuturesExchange | None = None,
+                 private_stream: PrivateStream | None = None) -> None:
         self.config = config
         self.clock = clock
         self.ids = ids
@@ -60,6 +63,7 @@ class Container:
         self.database = database
         self.market_feed = market_feed
         self.exchange = exchange
+        self.private_stream = private_stream
         self.event_bus = EventBus()
         self._root_seed: float | None = None
 
@@ -88,9 +92,20 @@ class Container:
 
     def create_live_order_manager(self, session_id: str, *, initial_balance: float | None = None,
                                   random: Random | None = None) -> LiveOrderManager:
-        if self.exchange is None:
+        exchange = self.exchange
+        if exchange is None:
             raise ServiceUnavailable(f"LiveOrderManager({session_id})", "no exchange client configured")
-        return self._order_manager(LiveOrderManager, session_id, initial_balance, random)
+        return self._order_manager(partial(LiveOrderManager, exchange=exchange), session_id, initial_balance, random,
+                                   name="LiveOrderManager")
+
+    def create_position_sync_service(self, session_id: str, orders: LiveOrderManager) -> PositionSyncService:
+        """Live mode: the private push stream and the resynchronisation of ``orders`` with the exchange."""
+        exchange, stream = self.exchange, self.private_stream
+        if exchange is None or stream is None:
+            raise ServiceUnavailable(f"PositionSyncService({session_id})",
+                                     f"no {'exchange client' if exchange is None else 'private stream'} configured")
+        return _required(f"PositionSyncService({session_id})", lambda: PositionSyncService(
+            self.event_bus, exchange, stream, self.clock, session_id=session_id, orders=orders))
 
     def create_historical_data_source(self, session_id: str, spec: SessionSpec) -> QuestDBHistoricalDataSource:
         return _required(f"QuestDBHistoricalDataSource({session_id})", lambda: QuestDBHistoricalDataSource(
@@ -119,9 +134,9 @@ class Container:
                          f"{spec.initial_balance!r}")
 
     def _order_manager(self, cls: Callable[..., T], session_id: str, initial_balance: float | None,
-                       random: Random | None) -> T:
+                       random: Random | None, *, name: str = "") -> T:
         balance = self.config.initial_balance if initial_balance is None else initial_balance
-        return _required(f"{getattr(cls, '__name__', cls)}({session_id})", lambda: cls(
+        return _required(f"{name or getattr(cls, '__name__', cls)}({session_id})", lambda: cls(
             self.event_bus, self.ids, self.clock, random or self.random, session_id=session_id,
             initial_balance=balance, fee_rate=self.config.fee_rate, slippage_pct=self.config.slippage_pct))
 

@@ -8,7 +8,7 @@ together, so production code cannot tell it is being simulated.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,3 +147,39 @@ class ExchangeClient(Protocol):
     async def cancel_order(self, order_id: str) -> Mapping[str, Any]: ...
 
     async def open_positions(self, symbol: str | None = None) -> list[Mapping[str, Any]]: ...
+
+
+class FuturesExchange(ExchangeClient, Protocol):
+    """What live mode needs beyond ``ExchangeClient``: contract specs and order lookup by the
+    client order id (``externalOid``), the key that makes a retried submission idempotent.
+
+    Implemented by ``system.exchange.MexcFuturesClient``; records and errors are those of
+    ``system.exchange`` (``ContractSpec``, ``ExchangeOrder``; ``ExchangeTransientError``...).
+    """
+
+    async def contract_detail(self, symbol: str) -> Any: ...
+
+    async def order_by_external_oid(self, symbol: str, external_oid: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    """One message of the exchange's private push stream: ``channel`` as the exchange names it
+    (``push.personal.order``, ``push.personal.order.deal``, ``push.personal.position``) and its
+    ``data`` object, unparsed."""
+
+    channel: str
+    data: Mapping[str, Any]
+
+
+class PrivateStream(Protocol):
+    """The exchange's private push stream (order, deal and position updates of the account).
+
+    ``messages()`` yields until the stream ends; a dropped connection raises
+    ``ConnectionError``, and updates pushed while disconnected are lost, so the consumer must
+    resynchronise (query the exchange) after reopening it.  It is a generator so the consumer
+    can close the connection when it stops listening (``contextlib.aclosing``) instead of
+    leaving that to the garbage collector, at some later and unpredictable moment.
+    """
+
+    def messages(self) -> AsyncGenerator[PushMessage, None]: ...

@@ -100,6 +100,15 @@ TOPICS = (
     _persisted("position_closed", POSITION_ID, SESSION_ID, SYMBOL, _number("current_price"),
                _number("realized_pnl"), TIMESTAMP),
     Topic(
+        "position.sync_corrected",
+        (SESSION_ID, ORDER_ID, _text("external_oid"), SYMBOL,
+         _text("state", "COMPLETED", "CANCELLED", "INVALID", "NOT_FOUND"), _number("filled_quantity"),
+         _number("filled_price"), _text("reason", "start", "reconnect", "periodic", "stop"), TIMESTAMP),
+        producers=("PositionSyncService",),
+        consumers=(Consumer("LiveOrderManager", "position_sync"),),
+        required_roles={"live": ("position_sync",)},
+    ),
+    Topic(
         "session.state_changed",
         (SESSION_ID, _text("mode", *MODES), _text("old_state", *SESSION_STATES),
          _text("new_state", *SESSION_STATES), TIMESTAMP),
@@ -151,6 +160,7 @@ SERVICES = (
     Service("OrderManager", "create_order_manager", optional=False),
     Service("BacktestOrderManager", "create_backtest_order_manager", optional=False),
     Service("LiveOrderManager", "create_live_order_manager", optional=False),
+    Service("PositionSyncService", "create_position_sync_service", optional=False),
     Service("QuestDBHistoricalDataSource", "create_historical_data_source", optional=False),
     Service("LiveMarketDataSource", "create_live_data_source", optional=False),
     Service("UnifiedTradingController", "create_unified_trading_controller", optional=False),

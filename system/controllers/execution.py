@@ -4,8 +4,9 @@ The session runs as one task (:meth:`run`) in the UnifiedTradingController's tas
 owns a task group of its own for the data source's background work, so nothing it starts can
 outlive it.  Start-up creates every component through the container and starts it, in the
 order data will flow backwards through them: indicator engine, strategy manager, the order
-manager *of the session's mode*, and last the data source, so no event is published before
-its subscribers exist.  Shutdown stops them in the reverse order.
+manager *of the session's mode* (in live mode followed by its PositionSyncService, which brings
+it the exchange's fills), and last the data source, so no event is published before its
+subscribers exist.  Shutdown stops them in the reverse order.
 
 Seed report defects fixed here: the order manager of the mode is created *and started* by
 the controller (defect 1: in backtest no order manager was ever created), and every state
@@ -28,6 +29,7 @@ from system.data.live import LiveMarketDataSource
 from system.errors import InvalidTransition, SessionError
 from system.orders.base import OrderManagerBase
 from system.orders.live import LiveOrderManager
+from system.sync.service import PositionSyncService
 
 if TYPE_CHECKING:
     from system.container import Container
@@ -55,8 +57,9 @@ class ExecutionController:
         """Why the session FAILED (the root cause, unwrapped from exception groups)."""
         self.indicator_engine: Any = None
         self.strategy_manager: Any = None
-        self.order_manager: OrderManagerBase | LiveOrderManager | None = None
+        self.order_manager: OrderManagerBase | None = None
         self.data_source: DataSource | None = None
+        self.position_sync: PositionSyncService | None = None
         self._running: list[_Component] = []  # started components, in start order
         self._wait_scope: anyio.CancelScope | None = None
         self._stop_requested = False
@@ -114,6 +117,10 @@ class ExecutionController:
         await self._start(self.strategy_manager)
         self.order_manager = self._create_order_manager()
         await self._start(self.order_manager)
+        if isinstance(self.order_manager, LiveOrderManager):  # its fills arrive through the sync service
+            self.position_sync = container.create_position_sync_service(self.session_id, self.order_manager)
+            await self.position_sync.start(task_group)
+            self._running.append(self.position_sync)
         self.data_source = self._create_data_source()
         await self.data_source.start(task_group)
         self._running.append(self.data_source)
@@ -122,7 +129,7 @@ class ExecutionController:
         await component.start()
         self._running.append(component)
 
-    def _create_order_manager(self) -> OrderManagerBase | LiveOrderManager:
+    def _create_order_manager(self) -> OrderManagerBase:
         """The order manager of the session's mode: each mode executes its signals differently."""
         container = self._container
         balance = self.spec.initial_balance
@@ -198,14 +205,23 @@ class ExecutionController:
 
 
 async def _first_of(waits: list[Callable[[], Awaitable[Any]]]) -> None:
-    """Return as soon as any of ``waits`` returns; cancel the others."""
-    async with anyio.create_task_group() as group:
-        async def wait_then_cancel(wait: Callable[[], Awaitable[Any]]) -> None:
-            await wait()
-            group.cancel_scope.cancel()
+    """Return as soon as any of ``waits`` returns; cancel the others.
 
+    The first to return sets an event and this task cancels the rest.  A child cancelling the
+    group itself would wake this task and the other children at once, in the order anyio keeps
+    a scope's tasks in (a set, by address), so one seed could give two schedules.
+    """
+    first = anyio.Event()
+
+    async def wait_then_signal(wait: Callable[[], Awaitable[Any]]) -> None:
+        await wait()
+        first.set()
+
+    async with anyio.create_task_group() as group:
         for wait in waits:
-            group.start_soon(wait_then_cancel, wait)
+            group.start_soon(wait_then_signal, wait)
+        await first.wait()
+        group.cancel_scope.cancel()
 
 
 def _root_cause(error: BaseException) -> BaseException:

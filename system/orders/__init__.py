@@ -1,4 +1,4 @@
-"""Order managers: paper, backtest and (placeholder) live, over one shared accounting base."""
+"""Order managers: paper, backtest and live (MEXC futures), over one shared accounting base."""
 
 from system.orders.backtest import BacktestOrderManager
 from system.orders.base import (
@@ -7,16 +7,16 @@ from system.orders.base import (
     OrderManagerConfigError,
     SignalError,
 )
-from system.orders.live import LiveOrderManager, LiveTradingUnavailable
+from system.orders.live import LiveOrderManager, external_oid
 from system.orders.paper import OrderManager
 
 __all__ = [
     "POSITION_UPDATE_INTERVAL",
     "BacktestOrderManager",
     "LiveOrderManager",
-    "LiveTradingUnavailable",
     "OrderManager",
     "OrderManagerBase",
     "OrderManagerConfigError",
     "SignalError",
+    "external_oid",
 ]

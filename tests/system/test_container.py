@@ -17,7 +17,7 @@ from system.data import LiveMarketDataSource, QuestDBHistoricalDataSource
 from system.errors import ConfigError, ServiceUnavailable
 from system.indicators import StreamingIndicatorEngine
 from system.notifications import NotificationService
-from system.orders import BacktestOrderManager, LiveTradingUnavailable, OrderManager
+from system.orders import BacktestOrderManager, OrderManager, OrderManagerConfigError
 from system.persistence import TradingPersistenceService
 from system.strategy import StrategyManager
 from tests.system.fake_database import FakeDatabase
@@ -72,9 +72,10 @@ def test_required_service_without_its_port_raises_naming_it() -> None:
 def test_required_service_failure_chains_the_cause() -> None:
     c = container(exchange=StubExchange())
     with pytest.raises(ServiceUnavailable) as caught:
-        c.create_live_order_manager("s1")
-    assert isinstance(caught.value.__cause__, LiveTradingUnavailable)
-    assert "LiveTradingUnavailable" in caught.value.reason
+        c.create_live_order_manager("s1", initial_balance=-1.0)
+    assert caught.value.service == "LiveOrderManager(s1)"
+    assert isinstance(caught.value.__cause__, OrderManagerConfigError)
+    assert "OrderManagerConfigError" in caught.value.reason
 
 
 def test_every_required_factory_raises_rather_than_returning_none(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,6 @@ from system import topics
 from system.bus import EventBus
 from system.orders import (
     BacktestOrderManager,
-    LiveOrderManager,
-    LiveTradingUnavailable,
     OrderManager,
     OrderManagerBase,
     OrderManagerConfigError,
@@ -368,13 +366,6 @@ def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
     settings_ = {"initial_balance": 1.0, "fee_rate": 0.0, "slippage_pct": 0.0, **kwargs}
     with pytest.raises(OrderManagerConfigError, match=message):
         BacktestOrderManager(EventBus(), SeededIds(), None, SeededRandom(0), session_id="s", **settings_)
-
-
-def test_live_order_manager_is_refused_with_a_typed_error() -> None:
-    with pytest.raises(LiveTradingUnavailable, match=r"session 's9'.*not implemented") as caught:
-        LiveOrderManager(EventBus(), SeededIds(), None, SeededRandom(0), session_id="s9", initial_balance=1.0,
-                         fee_rate=0.0, slippage_pct=0.0)
-    assert isinstance(caught.value, NotImplementedError)
 
 
 # -- accounting invariant under random fill sequences ----------------------------------------
