@@ -196,29 +196,47 @@ class OrderManagerBase:
             position = self._open.get(signal["symbol"], {}).get(signal["strategy_id"])
             async with self._order_sequence_lock:
                 order_id, sequence = self._next_order_id()
-            if signal["action"] != "CLOSE" or position is None:
+            if signal["action"] != "CLOSE":
                 order = self._new_order(signal, order_id, sequence, side=_exit_side(signal))
-                return [order.rejected("invalid_action" if signal["action"] != "CLOSE" else "no_position")]
+                return [order.rejected("invalid_action")]
+            # Entries still working would reopen (or grow) what this signal closes: withdraw them first,
+            # so the close settles exactly the quantity it was sized for.
+            withdrawn = self._withdraw(signal, "superseded_by_close", entries_only=True)
+            if position is None:
+                order = self._new_order(signal, order_id, sequence, side=_exit_side(signal))
+                return [*withdrawn, order.rejected("no_position")]
             order = self._new_order(signal, order_id, sequence, side=_closing_side(position),
                                     quantity=position.quantity, closes=position)
             if self._close_pending(position):
-                return [order.rejected("close_pending")]
-            return [order.created(), *self._execute(order)]
+                return [*withdrawn, order.rejected("close_pending")]
+            return [*withdrawn, order.created(), *self._execute(order)]
 
     async def _cancel_orders(self, signal: dict[str, Any]) -> list[Event]:
         async with self._lock:
-            targets = [order for order in self._working.values()
-                       if order.strategy_id == signal["strategy_id"] and order.symbol == signal["symbol"]]
-            if not targets:
+            reason = signal.get("metadata", {}).get("reason", "cancel_signal")
+            withdrawn = self._withdraw(signal, reason, entries_only=False)
+            if not withdrawn:
                 async with self._order_sequence_lock:
                     order_id, sequence = self._next_order_id()
                 order = self._new_order(signal, order_id, sequence, side=_entry_side(signal))
                 return [order.rejected("nothing_to_cancel")]
-            reason = signal.get("metadata", {}).get("reason", "cancel_signal")
-            for order in targets:
-                del self._working[order.order_id]
-            return [order.cancelled(signal_id=signal["signal_id"], reason=reason, timestamp=signal["timestamp"])
-                    for order in targets]
+            return withdrawn
+
+    def _withdraw(self, signal: dict[str, Any], reason: str, *, entries_only: bool) -> list[Event]:
+        """Take the signal's strategy's working orders on its symbol off the book; caller holds ``_lock``.
+
+        The cancellations carry the withdrawing signal's ``signal_id``: they are its outcome."""
+        targets = [order for order in self._working.values()
+                   if order.strategy_id == signal["strategy_id"] and order.symbol == signal["symbol"]
+                   and not (entries_only and order.closes is not None) and self._withdrawable(order)]
+        for order in targets:
+            del self._working[order.order_id]
+        return [order.cancelled(signal_id=signal["signal_id"], reason=reason, timestamp=signal["timestamp"])
+                for order in targets]
+
+    def _withdrawable(self, order: Order) -> bool:
+        """Whether a working order can still be taken back locally (it has not left this process)."""
+        return True
 
     def _next_order_id(self) -> tuple[str, int]:
         """Caller holds ``_order_sequence_lock``: the id and its session sequence go together."""

@@ -150,6 +150,11 @@ class LiveOrderManager(OrderManagerBase):
         self._to_submit.append(live)
         return []
 
+    def _withdrawable(self, order: Order) -> bool:
+        """A live market order is at the exchange from the moment it is working: it cannot be
+        taken back locally, only filled or refused there."""
+        return False
+
     async def _cancel_orders(self, signal: dict[str, Any]) -> list[Event]:
         async with self._lock:
             if any(order.strategy_id == signal["strategy_id"] and order.symbol == signal["symbol"]
