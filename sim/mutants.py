@@ -73,6 +73,9 @@ class Catalogue:
     code: str
     """The package directory mutated, relative to the project root (e.g. ``system``)."""
     mutants: tuple[Mutant, ...]
+    callers: tuple[str, ...] = ()
+    """Directories (relative to the project root) whose calls count for ``check`` probes, e.g. the
+    entry points that build the system (``simwire check --callers``)."""
 
 
 @dataclass
@@ -108,6 +111,9 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     settings_file = root / "catalogue.toml"
     settings = _read_toml(settings_file) if settings_file.exists() else {}
     code = settings.get("code", "system")
+    callers = settings.get("callers", [])
+    if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
+        raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
     files = sorted(p for p in root.glob("*.toml") if p.name != "catalogue.toml")
     if not files:
         raise CatalogueError(f"{root}: no mutant files (*.toml)")
@@ -117,7 +123,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants)
+    return Catalogue(root, code, mutants, tuple(callers))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -207,7 +213,7 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
         seeds: int | None = None
         probes = []
         for probe in mutant.probes:
-            outcome = _run_probe(probe, workdir, code_dir)
+            outcome = _run_probe(probe, workdir, code_dir, _callers(catalogue, project_root))
             probes.append(outcome)
             if outcome.get("error"):
                 return MutantResult(mutant.id, mutant.defect, False, sorted(fired), seeds,
@@ -223,10 +229,16 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
                         detail="" if detected else f"expected one of {', '.join(mutant.expect)}", probes=probes)
 
 
-def _run_probe(probe: Probe, workdir: Path, code_dir: Path) -> dict[str, Any]:
+def _callers(catalogue: Catalogue, project_root: Path) -> list[Path]:
+    return [project_root / caller for caller in catalogue.callers]
+
+
+def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Path] = ()) -> dict[str, Any]:
     command = [sys.executable, "-m", "sim", probe.kind, *probe.args, "--json"]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(code_dir)]
+        for caller in callers:
+            command += ["--callers", str(caller)]
     if probe.kind == "explore":
         command += ["--first-failure", "--no-shrink"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")])))
@@ -252,6 +264,39 @@ def _rules_of(kind: str, report: dict[str, Any]) -> dict[str, Any]:
         return {"rules": rules, "seeds": None if first is None else first - report.get("start", 0) + 1}
     rules = sorted({v["rule"] for v in report.get("violations", [])})
     return {"rules": rules, "seeds": 1 if kind == "run" and rules else None}
+
+
+@dataclass
+class Control:
+    """The catalogue's probes run on the *unmutated* code: they must fire nothing, or a rule that
+    fires for a mutant proves nothing about the mutant."""
+
+    rules: dict[str, list[str]]
+    """Probe (``kind args``) -> rules it fired on the unmutated code; every list should be empty."""
+    errors: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.errors and not any(self.rules.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clean": self.clean, "rules": self.rules, "errors": self.errors}
+
+
+def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str] = ()) -> Control:
+    probes = {(p.kind, p.args): p for m in catalogue.mutants if not only or m.id in only for p in m.probes}
+    control = Control({}, [])
+    with tempfile.TemporaryDirectory(prefix="simwire-control-") as tmp:
+        workdir = Path(tmp)
+        code_dir = workdir / catalogue.code
+        shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
+        for key in sorted(probes):
+            outcome = _run_probe(probes[key], workdir, code_dir, _callers(catalogue, project_root))
+            name = " ".join((key[0], *key[1]))
+            if outcome.get("error"):
+                control.errors.append(f"{name}: {outcome['error']}")
+            control.rules[name] = list(outcome["rules"])
+    return control
 
 
 def run_catalogue(catalogue: Catalogue, project_root: Path, *, only: Sequence[str] = (), workers: int = 1,

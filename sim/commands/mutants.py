@@ -42,16 +42,33 @@ def main(args: argparse.Namespace) -> int:
         root = args.root or _default_root(catalogue.code)
         progress = None if args.json else _announce
         results = mutants.run_catalogue(catalogue, root, only=args.only, workers=args.workers, on_result=progress)
+        control = mutants.run_control(catalogue, root, only=args.only)
     except mutants.CatalogueError as error:
         print(f"simwire mutants: {error}", file=sys.stderr)
         return 2
     detected = sum(r.detected for r in results)
     if args.json:
         print(json.dumps({"mutants": [r.to_json() for r in results], "detected": detected,
-                          "total": len(results)}, indent=2, sort_keys=True))
+                          "total": len(results), "control": control.to_json()}, indent=2, sort_keys=True))
     else:
         _print_table(results)
-    return 0 if detected == len(results) else 1
+        _print_control(control)
+    return 0 if detected == len(results) and control.clean else 1
+
+
+def _print_control(control: Any) -> None:
+    from sim.report import console
+
+    if control.clean:
+        console.print(f"control: the {len(control.rules)} probes fire nothing on the unmutated code", style="green")
+        return
+    console.print("control FAILED: on the unmutated code, probes fired rules (so these detections prove nothing):",
+                  style="bold red")
+    for probe, rules in control.rules.items():
+        if rules:
+            console.print(f"  {probe}: {', '.join(rules)}", markup=False)
+    for error in control.errors:
+        console.print(f"  {error}", markup=False)
 
 
 def _default_root(code: str) -> Path:

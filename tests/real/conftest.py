@@ -63,7 +63,10 @@ def questdb_dsn() -> Iterator[str]:
     """A real QuestDB's PG wire (port 8812, user admin) in a container, ready for queries."""
     try:
         import docker
-
+    except ImportError:
+        pytest.skip("testcontainers/docker not installed (pip install -e '.[real]'); the QuestDB tests run "
+                    "where they are and a Docker engine is reachable")
+    try:
         docker.from_env().ping()
     except Exception as error:  # any failure to reach the engine means: no Docker here
         pytest.skip(f"no Docker engine reachable ({type(error).__name__}: {error}); the QuestDB tests "

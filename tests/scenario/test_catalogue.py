@@ -38,3 +38,10 @@ def test_the_unmutated_system_is_clean_over_a_seed_range(kernel, mode):
     result = explore(specs, recheck_every=5)
     assert result.failures == [], [(o.spec.repro(), o.rules) for o in result.failures]
     assert len(result.outcomes) == 5
+
+
+def test_every_probe_fires_nothing_on_the_unmutated_code():
+    """The control: a rule that also fires on the correct system would prove nothing about a mutant."""
+    control = mutants.run_control(CATALOGUE, ROOT)
+    assert control.errors == []
+    assert control.rules and all(rules == [] for rules in control.rules.values()), control.rules
