@@ -133,7 +133,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
         violations.append(_crash_violation(result.error))
     violations += world.judge()
     repro = spec.repro()
-    violations = [v if v.repro else v.with_repro(repro) for v in violations]
+    violations = [v.with_repro(repro) for v in violations]  # the scenario command, not a sim.run() expression
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
