@@ -164,6 +164,7 @@ class _World:
         self.virtual_end = 0.0
         self.persistence_failures: list[Any] = []
         self.database: Any = None
+        self.session_wall_seconds = 0.0
         self.leftover_subscriptions: list[str] = []
         self.venue: Any = None
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
@@ -211,6 +212,7 @@ class _World:
             db.add_observer(self.monitor)
 
         controller = container.create_unified_trading_controller()
+        session_started = time.perf_counter()  # wall time of the trading itself, data set-up excluded
         await controller.start()
         session_ids = []
         for _ in range(spec.sessions):
@@ -230,6 +232,7 @@ class _World:
             for sid in session_ids:
                 await controller.stop_session(sid)
             await controller.stop()
+            self.session_wall_seconds = time.perf_counter() - session_started
             # liveness phase: let the WAL apply before the oracles read the tables back
             await db.wait_for_wal()
             self.virtual_end = clock.monotonic()
@@ -286,6 +289,7 @@ class _World:
             "realized_pnl": round(sum(a.get("realized_pnl", 0.0) for a in accounts), 8),
             "fees": round(sum(a.get("fees", 0.0) for a in accounts), 8),
             "rows": {name: len(rows) for name, rows in self.tables.items()},
+            "session_wall_seconds": self.session_wall_seconds,
             "sessions": [{"session_id": s.session_id, "state": s.state} for s in self.sessions],
         }
 
