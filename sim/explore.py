@@ -13,6 +13,7 @@ coordinator is needed.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.violation import Violation
-from sim.scenario import ScenarioSpec, replace, run_scenario
+from sim.scenario import ScenarioSpec, run_scenario
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Exploration:
 
 def plan(base: ScenarioSpec, *, seeds: int, start: int, kernels: tuple[str, ...]) -> list[ScenarioSpec]:
     """The runs of an exploration, in the order they are reported."""
-    return [replace(base, seed=seed, kernel=kernel) for seed in range(start, start + seeds) for kernel in kernels]
+    return [dataclasses.replace(base, seed=seed, kernel=kernel)
+            for seed in range(start, start + seeds) for kernel in kernels]
 
 
 def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:

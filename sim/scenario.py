@@ -12,7 +12,6 @@ gets back to any failure.  The run has two phases:
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import time
 from collections import Counter
@@ -161,7 +160,6 @@ class _World:
         self.sessions: list[oracles.SessionFacts] = []
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self.ticks: list[Any] = []
-        self.virtual_end = 0.0
         self.persistence_failures: list[Any] = []
         self.database: Any = None
         self.session_wall_seconds = 0.0
@@ -235,7 +233,6 @@ class _World:
             self.session_wall_seconds = time.perf_counter() - session_started
             # liveness phase: let the WAL apply before the oracles read the tables back
             await db.wait_for_wal()
-            self.virtual_end = clock.monotonic()
             expected = self._expected_ticks()
             for sid in session_ids:
                 execution = controller.session(sid)
@@ -294,8 +291,6 @@ class _World:
         }
 
 
-def replace(spec: ScenarioSpec, **changes: Any) -> ScenarioSpec:
-    return dataclasses.replace(spec, **changes)
 
 
 def full_system_backtest() -> Any:
