@@ -12,7 +12,7 @@ which refuse):
   come from the choice source, so draw 0 keeps fifo order) and *pct* (one handle per
   step, the highest-priority task first; see :mod:`sim.kernel.pct`).
 
-Every task step is recorded for the trace as ``(task index, code, line, time)``; task names
+Every task step is recorded for the trace as ``(task index, code, f_lasti, time)``; task names
 are ``<coroutine qualname>#<n>`` with ``n`` counted per name within the run, never asyncio's
 process-global ``Task-N``.
 """
@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sim.kernel.choices import ChoiceSource
+from sim.kernel.choices import RecordingChoices
 from sim.kernel.pct import PCTPriorities
 from sim.kernel.result import SimulationError
 from sim.kernel.sites import caller_site, is_library, suspended_at
@@ -44,7 +44,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
     def __init__(
         self,
         *,
-        choices: ChoiceSource | None = None,
+        choices: RecordingChoices | None = None,
         pct: PCTPriorities | None = None,
         record: bool = True,
         max_steps: int | None = None,
@@ -53,9 +53,9 @@ class SimEventLoop(asyncio.BaseEventLoop):
         the handles run (task steps and plain callbacks)."""
         super().__init__()
         self._time = 0.0
-        self._choose = choices.choose if choices is not None else None
+        self._shuffle_draws = choices.shuffle_draws if choices is not None else None
         self._pct = pct
-        self._pct_ready: list[tuple[float, int, asyncio.Handle]] = []
+        self._pct_ready: list[tuple[float, int, asyncio.Handle, asyncio.Task[Any]]] = []
         self._pct_seq = 0
         self._record = record
         self.max_steps = max_steps
@@ -150,8 +150,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
             elif not entry[2].done():
                 entry[2].set_result(entry[3])
         if self._pct is not None:
-            self._run_pct_step()
-        elif self._choose is None:
+            self._run_pct_steps()
+        elif self._shuffle_draws is None:
             self._run_fifo_batch()
         else:
             self._run_shuffled_batch()
@@ -189,7 +189,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
 
     def _run_fifo_batch(self) -> None:
         """The stock loop's order.  The hottest loop of the kernel: the step recording of
-        :meth:`_step` is inlined here, and skipped entirely when there is no trace."""
+        :meth:`_record_step` is inlined here, and skipped entirely when there is no trace."""
         ready = self._ready
         count = len(ready)
         self._handles_run += count
@@ -218,75 +218,98 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 self._record_step(owner)
 
     def _run_shuffled_batch(self) -> None:
-        """A Fisher-Yates shuffle of the batch, one draw per position, drawn lazily so that
-        each handle runs right after its draw (draw 0 everywhere is fifo order)."""
-        self._handles_run += len(self._ready)  # counted like the fifo path: dequeued handles
-        batch = [handle for handle in self._ready if not handle._cancelled]
-        self._ready.clear()
-        choose = self._choose
-        assert choose is not None
-        size = len(batch)
-        record = self._record
-        for i in range(size):
-            if size - i > 1:
-                j = choose(size - i)
-                if j:
-                    batch[i], batch[i + j] = batch[i + j], batch[i]
-            handle = batch[i]
+        """A Fisher-Yates shuffle of the batch, one draw per position (draw 0 everywhere is
+        fifo order), then the batch runs in that order.
+
+        All draws of a batch are taken before its first handle runs: nothing else draws
+        meanwhile, so the choices and the order are those of drawing each position just
+        before running it, at one call per batch instead of one per handle.
+        """
+        ready = self._ready
+        self._handles_run += len(ready)  # counted like the fifo path: dequeued handles
+        batch = [handle for handle in ready if not handle._cancelled]
+        ready.clear()
+        shuffle_draws = self._shuffle_draws
+        assert shuffle_draws is not None
+        for i, j in enumerate(shuffle_draws(len(batch))):
+            if j:
+                batch[i], batch[i + j] = batch[i + j], batch[i]
+        # Popped from the end, so each handle is freed as soon as it has run (as in the fifo
+        # path) and the handles the batch schedules reuse its memory while it is cache-warm.
+        batch.reverse()
+        pop = batch.pop
+        if not self._record:
+            while batch:
+                handle = pop()
+                if not handle._cancelled:
+                    handle._run()
+            return
+        while batch:
+            handle = pop()
             if handle._cancelled:
                 continue
             handle._run()
-            if record:
-                owner = getattr(handle._callback, "__self__", None)
-                if isinstance(owner, _Task):
-                    self._record_step(owner)
+            owner = getattr(handle._callback, "__self__", None)
+            if isinstance(owner, _Task):
+                self._record_step(owner)
 
-    def _run_pct_step(self) -> None:
-        """Plain callbacks that were ready run first, in fifo order (they are plumbing:
-        future callbacks, anyio's cancellation retries); then exactly one task step, the
-        highest-priority one.  Callbacks scheduled meanwhile wait for the next step, so a
-        callback that re-schedules itself cannot starve the tasks."""
+    def _run_pct_steps(self) -> None:
+        """PCT steps.  In each, plain callbacks that were ready run first, in fifo order
+        (they are plumbing: future callbacks, anyio's cancellation retries); then exactly one
+        task step, the highest-priority one.  Callbacks scheduled meanwhile wait for the
+        next step, so a callback that re-schedules itself cannot starve the tasks.
+
+        Steps repeat here as long as the next :meth:`_run_once` would only take another
+        one (something is ready, no timer is due, no stop, within ``max_steps``): the same
+        steps, without the loop's per-iteration overhead on every task switch.
+        """
         pct = self._pct
         assert pct is not None
         heap = self._pct_ready
         ready = self._ready
-        callbacks = []
+        scheduled = self._scheduled
+        now = self._time
+        max_steps = self.max_steps
+        record = self._record
         priority_of = pct.priority.get
-        while ready:
-            handle = ready.popleft()
-            owner = getattr(handle._callback, "__self__", None)
-            if isinstance(owner, _Task):
-                self._pct_seq += 1
-                priority = priority_of(owner)
-                if priority is None:
-                    priority = pct.of(owner)
-                heapq.heappush(heap, (-priority, self._pct_seq, handle))
-            else:
-                callbacks.append(handle)
-        for handle in callbacks:
-            if not handle._cancelled:
-                self._step(handle)
-        self._handles_run += len(callbacks)
-        contended = len(heap) > 1
-        while heap:
-            handle = heapq.heappop(heap)[2]
-            if handle._cancelled:
-                continue
-            self._handles_run += 1
-            owner = self._step(handle)
-            if contended and owner is not None:
-                pct.contended_step(owner)
-            return
-
-    def _step(self, handle: asyncio.Handle) -> asyncio.Task[Any] | None:
-        """Run one handle; return its task if it was a task step (recorded in the trace)."""
-        handle._run()
-        owner = getattr(handle._callback, "__self__", None)
-        if not isinstance(owner, _Task):
-            return None
-        if self._record:
-            self._record_step(owner)
-        return owner
+        push, pop = heapq.heappush, heapq.heappop
+        while True:
+            callbacks = []
+            while ready:
+                handle = ready.popleft()
+                owner = getattr(handle._callback, "__self__", None)
+                if isinstance(owner, _Task):
+                    self._pct_seq += 1
+                    priority = priority_of(owner)
+                    if priority is None:
+                        priority = pct.of(owner)
+                    push(heap, (-priority, self._pct_seq, handle, owner))
+                else:
+                    callbacks.append(handle)
+            if callbacks:
+                for handle in callbacks:
+                    if not handle._cancelled:
+                        handle._run()
+                self._handles_run += len(callbacks)
+            contended = len(heap) > 1
+            while heap:
+                _, _, handle, owner = pop(heap)
+                if handle._cancelled:
+                    continue
+                self._handles_run += 1
+                handle._run()
+                if record:
+                    self._record_step(owner)
+                if contended:
+                    pct.contended_step(owner)
+                break
+            if (
+                self._stopping
+                or not (ready or heap)
+                or (scheduled and scheduled[0][0] <= now)
+                or (max_steps is not None and self._handles_run > max_steps)
+            ):
+                return
 
     def _record_step(self, task: asyncio.Task[Any]) -> None:
         index = self.task_index.get(task)

@@ -15,7 +15,7 @@ from sim.kernel.outcome import KernelOutcome
 from sim.kernel.patches import Patches
 from sim.kernel.pct import PCTPriorities
 from sim.kernel.result import Deadlock, StepLimitExceeded
-from sim.kernel.sites import format_site, short_path, suspended_at
+from sim.kernel.sites import format_suspension, short_path, suspended_at
 
 CLEANUP_ROUNDS = 3
 """After the verdict, pending tasks are cancelled and the loop run to idle this many times."""
@@ -89,7 +89,7 @@ def _use_virtual_sleep() -> Patches:
 
 
 def _site(task: asyncio.Task[Any]) -> str:
-    return format_site(*suspended_at(task.get_coro()))
+    return format_suspension(*suspended_at(task.get_coro()))
 
 
 def _stack(task: asyncio.Task[Any]) -> list[str]:

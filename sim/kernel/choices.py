@@ -88,13 +88,17 @@ class RecordingChoices:
     ``choose`` is built once per run as a closure: the kernel calls it for nearly every
     handle of a shuffled batch, so a seeded source is fused into it (one Python call per
     choice instead of two, no range check for answers that are in range by construction).
+    ``shuffle_draws(size)`` answers a whole Fisher-Yates shuffle of ``size`` items in one
+    call, for the same reason: ``choose(size), choose(size - 1), ..., choose(2)``, recorded
+    in that order.
     """
 
-    __slots__ = ("choose", "record")
+    __slots__ = ("choose", "record", "shuffle_draws")
 
     def __init__(self, source: ChoiceSource) -> None:
         self.record: list[int] = []
         append = self.record.append
+        extend = self.record.extend
         if isinstance(source, SeededChoices):
             draw = source._random
 
@@ -102,6 +106,11 @@ class RecordingChoices:
                 value = int(draw() * n)
                 append(value)
                 return value
+
+            def shuffle_draws(size: int) -> list[int]:
+                values = [int(draw() * n) for n in range(size, 1, -1)]
+                extend(values)
+                return values
         else:
             source_choose = source.choose
 
@@ -112,4 +121,8 @@ class RecordingChoices:
                 append(value)
                 return value
 
+            def shuffle_draws(size: int) -> list[int]:
+                return [choose(n) for n in range(size, 1, -1)]
+
         self.choose = choose
+        self.shuffle_draws = shuffle_draws

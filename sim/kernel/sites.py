@@ -1,9 +1,10 @@
 """Await sites: where a task is suspended, as a short stable string ``file:line func``.
 
 A site is captured after every task step, so this is on the hot path: the walk down the
-``cr_await`` chain keeps only ``(code, lineno)`` and the string is built later, once per
-distinct site.  Paths are made relative (to the working directory, to site-packages or to
-the standard library) so that trace hashes do not depend on where the code is installed.
+``cr_await`` chain keeps only ``(code, f_lasti)`` (``f_lineno`` would search the line table
+at every step) and the line and the string are found later, once per distinct site.  Paths
+are made relative (to the working directory, to site-packages or to the standard library)
+so that trace hashes do not depend on where the code is installed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _ROOTS = sorted(
 """Not ``sys.path``: it differs between processes (PYTHONPATH), and so would the hashes."""
 
 _is_library: dict[CodeType, bool] = {}
+_lines: dict[CodeType, dict[int, int | None]] = {}
 _paths: dict[str, str] = {}
 
 
@@ -65,15 +67,16 @@ def is_library(code: CodeType) -> bool:
 
 
 def suspended_at(coro: object) -> tuple[CodeType | None, int]:
-    """``(code, line)`` of the innermost non-library frame ``coro`` is suspended in.
+    """``(code, f_lasti)`` of the innermost non-library frame ``coro`` is suspended in
+    (:func:`format_suspension` renders it).
 
     Falls back to the innermost frame when every frame is plumbing, and to ``(None, 0)``
     when the coroutine has finished.
     """
     site_code: CodeType | None = None
-    site_line = 0
+    site_lasti = 0
     inner_code: CodeType | None = None
-    inner_line = 0
+    inner_lasti = 0
     while True:
         kind = type(coro)
         if kind is CoroutineType:
@@ -87,16 +90,39 @@ def suspended_at(coro: object) -> tuple[CodeType | None, int]:
         if frame is None:
             break
         code = frame.f_code
-        inner_code, inner_line = code, frame.f_lineno
-        if not is_library(code):
-            site_code, site_line = inner_code, inner_line
+        inner_code, inner_lasti = code, frame.f_lasti
+        library = _is_library.get(code)  # inlined cache hit of is_library(): a call per frame
+        if library is None:
+            library = is_library(code)
+        if not library:
+            site_code, site_lasti = inner_code, inner_lasti
         coro = next_coro
     if site_code is None:
-        return inner_code, inner_line
-    return site_code, site_line
+        return inner_code, inner_lasti
+    return site_code, site_lasti
 
 
-def format_site(code: CodeType | None, line: int) -> str:
+def line_at(code: CodeType, lasti: int) -> int | None:
+    """The line of the instruction at byte offset ``lasti``: what ``frame.f_lineno`` says
+    (``None`` for an instruction without a line), from a table built once per code object."""
+    if lasti < 0:  # not started yet
+        return code.co_firstlineno
+    lines = _lines.get(code)
+    if lines is None:
+        lines = _lines[code] = {
+            offset: line for start, end, line in code.co_lines() for offset in range(start, end, 2)
+        }
+    return lines.get(lasti)
+
+
+def format_suspension(code: CodeType | None, lasti: int) -> str:
+    """:func:`format_site` of a :func:`suspended_at` result."""
+    if code is None:
+        return "<done>"
+    return format_site(code, line_at(code, lasti))
+
+
+def format_site(code: CodeType | None, line: int | None) -> str:
     """``path:line qualname`` or ``<done>`` for a finished task."""
     if code is None:
         return "<done>"

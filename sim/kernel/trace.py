@@ -1,8 +1,9 @@
 """The trace of a run: which task ran each step, where it then awaited, at what virtual time.
 
-Kernels append raw ``(task index, code, line, time)`` tuples (cheap: no strings on the hot
-path); :class:`Trace` turns them into :class:`TraceStep` rows on demand.  The trace hash is
-SHA-256 over the rendered rows, so it is stable across processes and ``PYTHONHASHSEED``.
+Kernels append raw ``(task index, code, f_lasti, time)`` tuples (cheap: no lines, no
+strings on the hot path); :class:`Trace` turns them into :class:`TraceStep` rows on demand.
+The trace hash is SHA-256 over the rendered rows, so it is stable across processes and
+``PYTHONHASHSEED``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from sim.kernel.sites import format_site
+from sim.kernel.sites import format_suspension
 
 RawStep = tuple[int, CodeType | None, int, float]
-"""(task index into ``names``, code object of the await site or None, line, virtual time)."""
+"""(task index into ``names``, code object of the await site or None, its ``f_lasti``,
+virtual time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,11 @@ class Trace:
             sites: dict[tuple[CodeType | None, int], str] = {}
             names = self.names
             steps = []
-            for index, (task, code, line, time) in enumerate(self._raw):
-                key = (code, line)
+            for index, (task, code, lasti, time) in enumerate(self._raw):
+                key = (code, lasti)
                 site = sites.get(key)
                 if site is None:
-                    site = sites[key] = format_site(code, line)
+                    site = sites[key] = format_suspension(code, lasti)
                 steps.append(TraceStep(index, names[task], site, time))
             self._steps = steps
         return self._steps
@@ -106,10 +108,10 @@ class Trace:
             return
         names = self.names
         sites: dict[tuple[CodeType | None, int], str] = {}
-        for task, code, line, time in self._raw:
-            site = sites.get((code, line))
+        for task, code, lasti, time in self._raw:
+            site = sites.get((code, lasti))
             if site is None:
-                site = sites[(code, line)] = format_site(code, line)
+                site = sites[(code, lasti)] = format_suspension(code, lasti)
             yield names[task], site, time
 
     def first_divergence(self, other: Trace) -> TraceStep | None:

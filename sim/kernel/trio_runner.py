@@ -37,7 +37,7 @@ from sim.kernel.outcome import KernelOutcome
 from sim.kernel.patches import Patches
 from sim.kernel.result import Deadlock, StepLimitExceeded
 from sim.kernel.sandbox import forbid_real_io
-from sim.kernel.sites import format_site, short_path, suspended_at
+from sim.kernel.sites import format_suspension, short_path, suspended_at
 from sim.kernel.trace import RawStep
 
 
@@ -192,7 +192,7 @@ def _deadlock(recorder: _Recorder, blocked: list[Any], now: float) -> Violation:
     lines = []
     for task in blocked:
         name = recorder.name(task)
-        site = format_site(*suspended_at(task.coro))
+        site = format_suspension(*suspended_at(task.coro))
         if lockdep is not None and task in lockdep.waiting:
             lock = lockdep.waiting[task]
             holder = lockdep.holder_of(lock)
