@@ -18,31 +18,27 @@ def symbols_list(text: str) -> tuple[str, ...]:
     return symbols
 
 
-def positive_float(text: str) -> float:
+def _number(text: str, convert: type, *, above: float, noun: str, bound: str) -> Any:
+    """``convert(text)``, which must be greater than ``above``; usage errors say what was expected."""
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+    if not value > above:
+        raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, above=0.0, noun="a number", bound="> 0")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+    return _number(text, int, above=-1, noun="a whole number", bound=">= 0")
 
 
 def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a whole number >= 1, got 0")
-    return value
+    return _number(text, int, above=0, noun="a whole number", bound=">= 1")
 
 
 def fault_plan_name(text: str) -> str:
