@@ -50,6 +50,12 @@ RULES: tuple[Rule, ...] = (
          "An `async def` is called and its coroutine neither awaited nor spawned.",
          "The body never runs (seed defect 4: a state transition made async but called plainly).",
          "self._transition_to(State.STOPPING)   # missing await"),
+    Rule("static.nondeterminism-source", E, _STATIC,
+         "Code outside the adapters reads the wall clock, OS entropy or the global random generator, "
+         "or starts threads or network connections, instead of going through an injected port.",
+         "The same seed no longer gives the same run, so no failure replays; the kernel's run-time "
+         "guard cannot see names bound at import (`from time import sleep`), the scan can.",
+         "signal_id = str(uuid.uuid4())   # instead of self._ids.new_id(\"sig\")"),
     Rule("static.lock-order", E, _STATIC,
          "Two locks of one class are taken in opposite orders on two paths (or one lock re-taken).",
          "Two tasks each holding one lock and waiting for the other deadlock (seed defect 5, ABBA).",

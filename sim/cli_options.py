@@ -41,12 +41,13 @@ def positive_int(text: str) -> int:
     return _number(text, int, above=0, noun="a whole number", bound=">= 1")
 
 
-def fault_plan_name(text: str) -> str:
+def fault_plan(text: str) -> str:
+    """A preset name or a custom plan (``FaultPlan.from_spec``), checked here so a typo is a usage error."""
     from sim.faults import FaultPlan
 
     try:
-        FaultPlan.preset(text)
-    except (KeyError, ValueError) as error:
+        FaultPlan.from_spec(text)
+    except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
 
@@ -59,8 +60,9 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="simulation kernel (default: %(default)s)")
     parser.add_argument("--policy", choices=policies, default=default.policy,
                         help="scheduling policy (default: %(default)s)")
-    parser.add_argument("--faults", type=fault_plan_name, default=default.faults, metavar="PLAN",
-                        help="fault plan preset: none, db-flaky, db-lag (default: %(default)s)")
+    parser.add_argument("--faults", type=fault_plan, default=default.faults, metavar="PLAN",
+                        help="fault plan: a preset (none, db-flaky, db-lag, exchange-flaky), or site_field=value "
+                             "pairs after an optional preset, e.g. 'db-lag,db_error_rate=0.02' (default: %(default)s)")
     parser.add_argument("--symbols", type=symbols_list, default=DEFAULT_SYMBOLS, metavar="A,B",
                         help=f"symbols to trade (default: {','.join(DEFAULT_SYMBOLS)})")
     parser.add_argument("--hours", type=positive_float, default=default.hours,

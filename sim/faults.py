@@ -34,7 +34,8 @@ Presets (``FaultPlan.preset(name)``, ``simwire run --faults NAME``): ``none``, `
 ``db-lag``, ``exchange-flaky`` (every exchange and stream fault at once, a few per cent each,
 so a 30-minute live session meets each kind several times).
 Custom plans: ``FaultPlan.from_spec("db_error_rate=0.05,db_latency_ms=1..20")``,
-optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``.
+optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``; every command that takes
+``--faults`` accepts the same text, and the repro command of a run carries it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class Span:
 
 
 _RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate")
+SITES = ("db", "exchange", "stream")
+"""The places that draw faults; a plan naming any other site would inject nothing there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,10 @@ class FaultPlan:
     sites: Mapping[str, SiteFaults] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        unknown = sorted(site for site in self.sites if site not in SITES)
+        if unknown:
+            raise ValueError(f"unknown fault site(s) {', '.join(map(repr, unknown))} in plan {self.name!r}; "
+                             f"sites: {', '.join(SITES)}")
         object.__setattr__(self, "sites", MappingProxyType(dict(sorted(self.sites.items()))))
 
     def site(self, name: str) -> SiteFaults:
@@ -152,6 +159,8 @@ def _parse_item(key: str, value: str, item: str) -> tuple[str, str, float | Span
     for suffix, (attribute, unit) in _FIELDS.items():
         if key.endswith("_" + suffix) and len(key) > len(suffix) + 1:
             site = key[: -len(suffix) - 1]
+            if site not in SITES:
+                raise ValueError(f"bad fault spec item {item!r}: unknown site {site!r}; sites: {', '.join(SITES)}")
             try:
                 if attribute.endswith("_rate"):
                     return site, attribute, float(value)

@@ -22,6 +22,7 @@ from typing import Any
 
 from contracts.violation import Violation
 from sim import oracles
+from sim.faults import FaultPlan
 from sim.recorder import EventRecorder
 
 MODES = ("backtest", "paper", "live")
@@ -66,6 +67,7 @@ class ScenarioSpec:
             raise ValueError(f"hours and tick_seconds must be positive, got {self.hours} and {self.tick_seconds}")
         if self.sessions < 1:
             raise ValueError(f"sessions must be >= 1, got {self.sessions}")
+        FaultPlan.from_spec(self.faults)  # a bad plan is the caller's error, not a crash of the run
 
     def repro(self) -> str:
         """The one command that reproduces this run."""
@@ -171,7 +173,6 @@ class _World:
         from contracts.monitor import RuntimeMonitor
         from contracts.registry import load_registry
         from contracts.schema import parse_migrations
-        from sim.faults import FaultPlan
         from sim.market import SimulatedMarketFeed, generate, load_into
         from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.questdb import SimQuestDB
@@ -181,7 +182,7 @@ class _World:
 
         spec = self.spec
         clock = VirtualClock(DEFAULT_EPOCH)
-        plan = FaultPlan.preset(spec.faults)
+        plan = FaultPlan.from_spec(spec.faults)
         db = self.database = SimQuestDB(faults=plan, seed=spec.seed)
         await db.apply_migrations(migrations_dir())
         start = DEFAULT_EPOCH

@@ -8,6 +8,7 @@ from contracts.registry.model import BusConventions, Service
 from contracts.rules import violation
 from contracts.scanner.awaits import unawaited_calls
 from contracts.scanner.bus_sites import publish_sites, subscribe_sites
+from contracts.scanner.determinism import DEFAULT_PORTS_IN, nondeterminism_sources
 from contracts.scanner.factories import (
     factory_sites,
     instantiations,
@@ -26,12 +27,15 @@ DEFAULT_FACTORY_PREFIXES = ("create_",)
 
 def scan(root: Path | str, conventions: BusConventions | None = None, *,
          services: tuple[Service, ...] = (), callers: tuple[Path | str, ...] = (),
-         factory_prefixes: tuple[str, ...] = DEFAULT_FACTORY_PREFIXES) -> ScanResult:
+         factory_prefixes: tuple[str, ...] = DEFAULT_FACTORY_PREFIXES,
+         ports_in: tuple[str, ...] = DEFAULT_PORTS_IN) -> ScanResult:
     """Scan every ``.py`` under ``root``.  ``conventions`` names the bus and database methods
     (default: ``publish``/``subscribe`` and asyncpg's); ``services`` are the registry's container
     services whose factories' error policy is checked; ``callers`` are directories of entry-point
     code (a CLI, a simulator) whose references to factories count as calls, and nothing else in
-    them is checked; ``factory_prefixes`` says which methods are factories (``create_*``)."""
+    them is checked; ``factory_prefixes`` says which methods are factories (``create_*``);
+    ``ports_in`` names the directories of port implementations, the only code allowed to reach
+    the wall clock, entropy, threads and sockets."""
     conventions = conventions or BusConventions()
     code, problems = CodeBase.load(root)
     files = len(code.files) + len(problems)
@@ -49,6 +53,7 @@ def scan(root: Path | str, conventions: BusConventions | None = None, *,
     found += unawaited_calls(code)
     found += lock_order_violations(code)
     found += service_policy_violations(code, services)
+    found += nondeterminism_sources(code, ports_in)
     return ScanResult(
         root=str(code.root), files=files,
         publishes=tuple(publishes), subscribes=tuple(subscribes), sql=tuple(statements),

@@ -198,10 +198,11 @@ class ExecutionController:
         self.state = new_state
         log.info("session.transition session_id=%s mode=%s %s -> %s",
                  self.session_id, self.mode, old_state.value, new_state.value)
-        await self._bus.publish(topics.SESSION_STATE_CHANGED, {
-            "session_id": self.session_id, "mode": self.mode, "old_state": old_state.value,
-            "new_state": new_state.value, "timestamp": self._clock.now().timestamp(),
-        })
+        with anyio.CancelScope(shield=True):  # the state changed: its record must not be cut off
+            await self._bus.publish(topics.SESSION_STATE_CHANGED, {
+                "session_id": self.session_id, "mode": self.mode, "old_state": old_state.value,
+                "new_state": new_state.value, "timestamp": self._clock.now().timestamp(),
+            })
 
 
 async def _first_of(waits: list[Callable[[], Awaitable[Any]]]) -> None:

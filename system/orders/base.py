@@ -378,8 +378,17 @@ class OrderManagerBase:
         return []
 
     async def _publish(self, events: Iterable[Event]) -> None:
-        for topic, payload in events:
-            await self._bus.publish(topic, payload)
+        """Publish the events of a state change already made, all of them, to every subscriber.
+
+        Shielded from cancellation: the caller may be a task the session is cancelling as it
+        stops (the feed's, the push stream's, a submission's).  Cut halfway, the change would
+        exist in memory and never reach the bus or the database (a position opened at the
+        last second, persisted by nobody).  Every handler of these events is bounded (the
+        persistence retry policy), so the shield delays a stop, never blocks it.
+        """
+        with anyio.CancelScope(shield=True):
+            for topic, payload in events:
+                await self._bus.publish(topic, payload)
 
 
 def _closing_side(position: Position) -> str:

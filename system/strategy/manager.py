@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import anyio
+
 from system import topics
 from system.bus import EventBus, Subscription
 from system.ports import Clock, Ids
@@ -143,7 +145,8 @@ class StrategyManager:
                 self.signal_counts[signal["signal_type"]] += 1
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("strategy.signal %s", signal)
-                await self._bus.publish(topics.SIGNAL_GENERATED, signal)
+                with anyio.CancelScope(shield=True):  # the track moved on: its signal is delivered whole
+                    await self._bus.publish(topics.SIGNAL_GENERATED, signal)
 
     def _step(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any],
               values: _Values) -> dict[str, Any] | None:

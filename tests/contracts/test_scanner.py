@@ -494,3 +494,59 @@ def test_callers_outside_the_tree_count_by_call_not_by_mention(tmp_path) -> None
     assert [v.message for v in result.violations] == [
         "factory Container.create_described() is defined but never called"]
     assert [f.references for f in result.factories if f.name == "create_root"] == [("entry/main.py:4",)]
+
+
+@pytest.mark.parametrize(("source", "what"), [
+    ("import time\n\ndef f():\n    return time.time()\n", "time.time"),
+    ("from time import sleep as pause\n\ndef f():\n    pause(1)\n", "time.sleep"),
+    ("from datetime import datetime, UTC\n\ndef f():\n    return datetime.now(UTC)\n", "datetime.datetime.now"),
+    ("import datetime as dt\n\ndef f():\n    return dt.date.today()\n", "datetime.date.today"),
+    ("import uuid\n\nclass Strategy:\n    def sid(self):\n        return str(uuid.uuid4())\n", "uuid.uuid4"),
+    ("import random\n\ndef f(xs):\n    random.shuffle(xs)\n", "random.shuffle"),
+    ("import random\n\nRNG = random.Random()\n", "random.Random"),
+    ("import threading\n", "import threading"),
+    ("from concurrent.futures import ThreadPoolExecutor\n", "import concurrent.futures"),
+    ("import asyncio\n\nasync def f(loop):\n    await loop.run_in_executor(None, print)\n", "loop.run_in_executor"),
+    ("import asyncio\n\nasync def f():\n    await asyncio.open_connection('h', 1)\n", "asyncio.open_connection"),
+    ("import httpx\n\ndef f():\n    return httpx.AsyncClient(base_url='https://x')\n", "httpx.AsyncClient"),
+])
+def test_direct_clock_entropy_thread_and_socket_use_is_flagged(tmp_path, source, what) -> None:
+    result = scan(code(tmp_path, pkg__component=source))
+    found = [v for v in result.violations if v.rule == "static.nondeterminism-source"]
+    assert len(found) == 1, result.violations
+    assert found[0].location.startswith("pkg/component.py:") and f"uses {what}," in found[0].message
+
+
+def test_ports_seeded_generators_and_adapters_are_not_nondeterminism(tmp_path) -> None:
+    root = code(
+        tmp_path,
+        pkg__component="""
+            import random
+            import httpx
+            from datetime import datetime, timedelta
+
+            class Component:
+                def __init__(self, clock, ids, seed, transport):
+                    self.rng = random.Random(seed)
+                    self.http = httpx.AsyncClient(transport=transport)
+                    self.started = clock.now() + timedelta(seconds=1)
+                    self.sid = ids.new_id("sig")
+                    self.parsed = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+                    time = self.started   # a local that shadows nothing imported
+            """,
+        pkg__adapters__clock="""
+            import time
+            from datetime import UTC, datetime
+
+            class SystemClock:
+                def now(self):
+                    return datetime.now(UTC)
+
+                def monotonic(self):
+                    return time.monotonic()
+            """,
+    )
+    assert "static.nondeterminism-source" not in rules(scan(root))
+    flagged = scan(root, ports_in=())
+    assert [v.location for v in flagged.violations if v.rule == "static.nondeterminism-source"] == [
+        "pkg/adapters/clock.py:7", "pkg/adapters/clock.py:10"]

@@ -41,6 +41,16 @@ def test_a_live_session_trades_cleanly(kernel: str) -> None:
     assert result.summary["sessions"][0]["state"] == "STOPPED"
 
 
+@pytest.mark.parametrize("kernel", ["asyncio", "trio"])
+def test_a_fill_delivered_as_the_session_stops_is_persisted(kernel: str) -> None:
+    """Found by ``simwire explore --mode live --start 250``: at seed 533 a fill pushed in the last
+    second was being recorded when the stop cancelled the push stream's task, and its position
+    never reached the database (oracle.not-persisted, positions-mismatch)."""
+    result = run_scenario(ScenarioSpec(mode="live", seed=533, kernel=kernel, policy="random"), trace=False)
+    assert result.violations == []
+    assert result.summary["rows"]["positions"] == result.summary["positions_opened"] == 8
+
+
 def test_the_same_seed_gives_the_same_live_trace() -> None:
     spec = ScenarioSpec(mode="live", seed=3, faults="exchange-flaky", hours=0.25, policy="random")
     assert len({run_scenario(spec, trace=False).trace_hash for _ in range(3)}) == 1

@@ -20,6 +20,8 @@ REQUIRED_RUN_KEYS = {"seed", "kernel", "policy", "mode", "trace_hash", "virtual_
     ["run", "--seed", "x"],
     ["run", "--symbols", ","],
     ["run", "--faults", "no-such-plan"],
+    ["run", "--faults", "db_error_rate=2"],
+    ["explore", "--faults", "dbx_lag_ms=5"],
     ["explore", "--seeds", "0"],
     ["explore", "--workers", "zero"],
     ["frobnicate"],
@@ -36,6 +38,15 @@ def test_unknown_fault_plan_lists_the_presets(capsys):
         main(["run", "--faults", "no-such-plan"])
     err = capsys.readouterr().err
     assert "db-flaky" in err and "db-lag" in err
+
+
+def test_a_custom_fault_plan_runs_and_its_repro_carries_it(capsys):
+    spec = "db-lag,db_error_rate=0.2,db_ack_loss_rate=0.05"
+    assert main(["run", "--hours", "0.5", "--seed", "2", "--faults", spec, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["faults"] == spec and report["violations"] == []
+    assert f"--faults {spec}" in report["repro"]
+    assert report["rows"]["strategy_signals"] == report["signals"] > 0, "transient errors lost no rows"
 
 
 @pytest.mark.parametrize("command", ["run", "explore", "mutants", "check", "wiring", "determinism", "replay",

@@ -3,6 +3,8 @@ and each seed-report defect has a test here that fails if it comes back."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sim.scenario import ScenarioSpec, run_scenario
@@ -90,3 +92,14 @@ def test_topic_names_are_the_registry_ones():
     registry = load_registry()
     published = {v for k, v in vars(topics).items() if k.isupper()}
     assert published == set(registry.topics)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("mode", "replay", "unknown mode 'replay'"),
+    ("faults", "db-lag,dbx_lag_ms=5", "unknown site 'dbx'"),
+    ("hours", 0, "hours and tick_seconds must be positive"),
+    ("sessions", 0, "sessions must be >= 1"),
+])
+def test_a_bad_spec_is_refused_when_built_not_run(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ScenarioSpec(**{field: value})

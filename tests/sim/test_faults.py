@@ -45,10 +45,16 @@ def test_from_spec_can_start_from_a_preset():
     ("db_ack_loss_rate=-1", "ack_loss_rate must be within 0..1"),
     ("db_error_rate=0.1,db-lag", "a preset name must come first"),
     ("nope", "unknown fault plan 'nope'"),
+    ("dbx_error_rate=0.1", "unknown site 'dbx'; sites: db, exchange, stream"),
 ])
 def test_bad_specs_are_clear_errors(spec, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
         FaultPlan.from_spec(spec)
+
+
+def test_a_plan_cannot_name_a_site_that_draws_no_faults():
+    with pytest.raises(ValueError, match=r"unknown fault site\(s\) 'queue'"):
+        FaultPlan("custom", {"queue": SiteFaults(error_rate=0.1)})
 
 
 def test_injectors_are_seeded_per_seed_and_site():

@@ -282,6 +282,28 @@ async def test_a_subscriber_may_query_the_manager_while_events_are_published() -
 
 
 @pytest.mark.anyio
+async def test_a_publisher_cancelled_mid_publish_still_records_the_whole_state_change() -> None:
+    """The session's stop cancels the task that delivers a fill (seed 533 of live mode): the
+    position the manager already opened must still be published, or it is never persisted."""
+    desk = await Desk().start()
+    await desk.price(100.0)
+    entered, gate = anyio.Event(), anyio.Event()
+
+    async def slow_writer(payload: dict) -> None:  # a database write in flight
+        entered.set()
+        await gate.wait()
+
+    await desk.bus.subscribe(topics.ORDER_CREATED, slow_writer, component="SlowWriter", role="persistence")
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(desk.signal, "Z1", "BUY", 1.0))
+        await entered.wait()
+        group.cancel_scope.cancel()  # the stop arrives while the first event is being handled
+        gate.set()
+    assert names(desk.recorder.events) == [topics.ORDER_CREATED, topics.ORDER_FILLED, topics.POSITION_OPENED]
+    assert [p["status"] for p in await desk.manager.get_all_positions()] == ["OPEN"]
+
+
+@pytest.mark.anyio
 async def test_concurrent_signals_never_overcommit_the_balance() -> None:
     """Twenty entries racing through the locks: each order id and sequence is used once, and the
     balance check sees every earlier fill (9 x 100 notional + fees fit in 1000, a 10th does not)."""
