@@ -26,7 +26,7 @@ from typing import Any
 from sim.scenario import ScenarioSpec, _World, run_scenario
 
 
-def stock_asyncio(spec: ScenarioSpec) -> tuple[int, float]:
+def stock_asyncio(spec: ScenarioSpec) -> tuple[int, float, float]:
     world = _World(spec)
     started = time.perf_counter()
     asyncio.run(world.main())
@@ -37,7 +37,7 @@ def stock_asyncio(spec: ScenarioSpec) -> tuple[int, float]:
     return world.summary()["ticks"], wall, world.session_wall_seconds
 
 
-def kernel(spec: ScenarioSpec) -> tuple[int, float]:
+def kernel(spec: ScenarioSpec) -> tuple[int, float, float]:
     result = run_scenario(spec, trace=False)
     if result.violations:
         raise SystemExit(f"{spec.repro()} was not clean: {result.violations[0].render()}")

@@ -45,6 +45,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+import anyio
+import anyio.lowlevel
+
 # Spec field suffix -> (SiteFaults attribute, multiplier from the spec's unit to seconds).
 _FIELDS: dict[str, tuple[str, float]] = {
     "error_rate": ("error_rate", 1.0),
@@ -196,6 +199,14 @@ class FaultInjector:
 
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
+
+    async def delay(self) -> None:
+        """Wait the drawn latency in virtual time, or yield once: every faulted call is an await point."""
+        latency = self.latency()
+        if latency > 0:
+            await anyio.sleep(latency)
+        else:
+            await anyio.lowlevel.checkpoint()
 
     def latency(self) -> float:
         return self.faults.latency.draw(self._rng)

@@ -15,7 +15,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 
 from sim.exchange.venue import SimulatedMexcExchange
 from sim.faults import FaultInjector
@@ -44,11 +43,7 @@ class SimPrivateStream:
                     if self._faults.fails():
                         self.drops += 1
                         raise ConnectionError("simulated: the private push stream dropped")
-                    delay = self._faults.latency()
-                    if delay > 0:
-                        await anyio.sleep(delay)
-                    else:
-                        await anyio.lowlevel.checkpoint()
+                    await self._faults.delay()
                     self.delivered += 1
                     yield message
         finally:

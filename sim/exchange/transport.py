@@ -12,8 +12,6 @@ plan, in virtual time), then may meet a fault, drawn in this fixed order so runs
 
 from __future__ import annotations
 
-import anyio
-import anyio.lowlevel
 import httpx
 
 from sim.exchange.api import ExchangeApi
@@ -32,11 +30,7 @@ class SimExchangeTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        latency = self._faults.latency()
-        if latency > 0:
-            await anyio.sleep(latency)
-        else:
-            await anyio.lowlevel.checkpoint()
+        await self._faults.delay()
         faults = self._faults
         if faults.fails():
             return self._count("5xx", httpx.Response(503, text="service unavailable"))

@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from system.adapters.asyncpg_database import DollarParameters as QuestDialect
 from system.ports import QueryError
-
-
-class QuestDialect(Postgres):
-    class Tokenizer(Postgres.Tokenizer):
-        HEREDOC_STRINGS: list[str | tuple[str, str]] = []  # noqa: RUF012 (sqlglot's class-level tables)
-        SINGLE_TOKENS = {**Postgres.Tokenizer.SINGLE_TOKENS, "$": TokenType.PARAMETER}  # noqa: RUF012
 
 
 def tokens(query: str) -> list[Token]:

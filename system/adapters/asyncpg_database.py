@@ -235,8 +235,9 @@ def translated_errors(query: str) -> Iterator[None]:
 # --- the PostgreSQL shim --------------------------------------------------------------------------
 
 
-class _DollarParameters(Postgres):
-    """Postgres, with ``$`` read as the parameter sigil (QuestDB has no dollar quoting)."""
+class DollarParameters(Postgres):
+    """Postgres, with ``$`` read as the parameter sigil (QuestDB has no dollar quoting); also the
+    simulated QuestDB's tokenizer (``sim.questdb.dialect``)."""
 
     class Tokenizer(Postgres.Tokenizer):
         HEREDOC_STRINGS: list[str | tuple[str, str]] = []  # noqa: RUF012 (sqlglot's class-level tables)
@@ -266,7 +267,7 @@ def postgres_sql(query: str) -> str:
     """
     if query.lstrip()[:6].upper() not in ("SELECT", "UPDATE", "INSERT"):
         return query  # DDL and the rest: nothing to rewrite
-    dialect = _DollarParameters()
+    dialect = DollarParameters()
     try:
         tree = sqlglot.parse_one(query, dialect=dialect)
     except sqlglot.errors.SqlglotError:

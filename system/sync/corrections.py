@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-STATES = ("COMPLETED", "CANCELLED", "INVALID", "NOT_FOUND")
-
 
 def correction(*, session_id: str, order_id: str, external_oid: str, symbol: str, state: str,
                filled_quantity: float, filled_price: float, reason: str, timestamp: float) -> dict[str, Any]:
