@@ -17,6 +17,7 @@ from contracts.rules import violation
 from contracts.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_NEVER_SCANNED = frozenset({"__pycache__", "site-packages", "node_modules"})
 
 
 @dataclass(eq=False)
@@ -65,19 +66,27 @@ class CodeBase:
     _calls_by_name: dict[str, list[tuple[SourceFile, ast.Call]]] | None = None
 
     @classmethod
-    def load(cls, root: Path | str) -> tuple[CodeBase, list[Violation]]:
-        """Parse every ``.py`` under ``root``; unparsable files become violations, not crashes."""
+    def load(cls, root: Path | str, include: tuple[str, ...] = ()) -> tuple[CodeBase, list[Violation]]:
+        """Parse every ``.py`` under ``root`` (only under the ``include`` paths, relative to
+        ``root``, when given); unparsable files become violations, not crashes.
+
+        Files are read as ``utf-8-sig``: a byte-order mark written by some editors is legal
+        Python, not a syntax error.  Hidden directories, ``__pycache__`` and installed
+        environments (``site-packages``) are never part of a code base."""
         root = Path(root).resolve()
         if not root.is_dir():
             raise NotADirectoryError(f"scan root is not a directory: {root}")
+        wanted = tuple(p.strip("/") for p in include if p.strip("/") not in ("", "."))
         files: list[SourceFile] = []
         problems: list[Violation] = []
         for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
             rel = path.relative_to(root).as_posix()
-            if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
+            if any(part.startswith(".") or part in _NEVER_SCANNED for part in Path(rel).parts):
+                continue
+            if wanted and not any(rel == w or rel.startswith(w + "/") for w in wanted):
                 continue
             try:
-                tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+                tree = ast.parse(path.read_text(encoding="utf-8-sig"), filename=rel)
             except (SyntaxError, UnicodeDecodeError) as error:
                 line = getattr(error, "lineno", 0) or 0
                 problems.append(violation(
