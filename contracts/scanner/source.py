@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.rules import violation
+from contracts.scanner.types import receiver_type
 from contracts.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -168,6 +169,23 @@ class CodeBase:
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
 
+    def class_method(self, class_name: str, name: str) -> tuple[SourceFile, FunctionNode] | None:
+        """``name`` defined on the class or, breadth first, on its scanned bases.  A class name
+        defined twice in the tree is ambiguous and resolves to nothing."""
+        queue, seen = [class_name], set()
+        while queue:
+            current = queue.pop(0)
+            defs = self.classes.get(current, [])
+            if current in seen or len(defs) != 1:
+                continue
+            seen.add(current)
+            owner, cls = defs[0]
+            found = self.method(cls, name)
+            if found is not None:
+                return owner, found
+            queue.extend(b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in cls.bases)
+        return None
+
     def module_function(self, source: SourceFile, name: str) -> FunctionNode | None:
         local = next((n for n in source.tree.body if isinstance(n, FunctionNode) and n.name == name), None)
         if local is not None:
@@ -184,11 +202,18 @@ class CodeBase:
     def definition(self, source: SourceFile, func: ast.expr,
                    at: ast.AST) -> tuple[SourceFile, FunctionNode] | None:
         """The function ``func`` names at node ``at``: ``self.m`` (a method of the enclosing
-        class) or a module function (local or imported from a scanned module)."""
+        class or its bases), ``x.m`` / ``self.x.m`` with ``x`` of a known scanned class, or a
+        module function (local or imported from a scanned module)."""
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
             cls = source.enclosing_class(at)
             found = self.method(cls, func.attr) if cls else None
+            if found is None and cls is not None:
+                return self.class_method(cls.name, func.attr)   # inherited
             return (source, found) if found else None
+        if isinstance(func, ast.Attribute):
+            # ``x.m`` / ``self.x.m`` where the code says what x is (see contracts.scanner.types).
+            known = receiver_type(self, source, func.value, at)
+            return self.class_method(known.name, func.attr) if known is not None and known.scanned else None
         if isinstance(func, ast.Name):
             found = self.module_function(source, func.id)
             if found is None:
