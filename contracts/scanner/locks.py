@@ -6,7 +6,8 @@ by a ``self.method()`` called while holding the outer one (one level deep).  Any
 two tasks can each hold one lock and wait for the other: the ABBA deadlock of the seed
 report (``_lock`` / ``_order_sequence_lock``).  A self-loop is a non-reentrant lock taken
 again by its holder; a re-entrant one (``threading.RLock``, ``multiprocessing.RLock``) may be
-taken again by design, so only its cycles with other locks count.  The runtime twin is the kernel's ``kernel.lock-order`` (lockdep).
+taken again by design, so only its cycles with other locks count.  The runtime twin is the
+kernel's ``kernel.lock-order`` (lockdep).
 """
 
 from __future__ import annotations
