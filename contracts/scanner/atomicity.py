@@ -92,34 +92,52 @@ def _first_act(code: CodeBase, source: SourceFile, cls: ast.ClassDef, method: Fu
                       and not _inside(source, n, block)), default=None)
     if awaited_at is None:
         return None
+    tainted = {name}   # the value and what is computed from it (``order = self._new(..., position)``)
     for stmt in sorted((n for n in ast.walk(method) if isinstance(n, ast.stmt) and n.lineno > end),
                        key=lambda n: n.lineno):
-        if _under_lock(source, stmt, held) or not _uses(stmt, name):
+        if _under_lock(source, stmt, held) or not any(_uses(stmt, t) for t in tainted):
             continue
         if _rebinds(method, name, end, stmt.lineno):
             return None
         written = _acted_on(code, cls, stmt, attrs, held)
         if written is not None and (stmt.end_lineno or stmt.lineno) >= awaited_at:
             return stmt.lineno, written
+        if isinstance(stmt, ast.Assign):
+            tainted.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
     return None
 
 
 def _acted_on(code: CodeBase, cls: ast.ClassDef, stmt: ast.stmt, attrs: set[str], held: list[str]) -> str | None:
-    """The attribute of ``attrs`` that ``stmt`` writes (itself, in a branch, or through a
-    ``self.m()`` it calls whose body writes it without taking the lock again: a method that
-    re-acquires the lock re-checks under it)."""
+    """The attribute of ``attrs`` that ``stmt`` writes: itself, in a branch, or through the
+    ``self.m()`` calls it makes (followed a few calls deep, into overriding subclasses too),
+    unless the method called takes the lock again: then it re-checks under it."""
     scope: list[ast.AST] = [stmt] if not isinstance(stmt, ast.If | ast.While) else [*stmt.body, *stmt.orelse]
-    for node in (n for part in scope for n in ast.walk(part)):
-        written = _written(node) & attrs
-        if written:
-            return sorted(written)[0]
+    nodes = [n for part in scope for n in ast.walk(part)]
+    written = {a for n in nodes for a in _written(n)}
+    for node in nodes:
         if isinstance(node, ast.Call) and (callee := _self_attr(node.func)) is not None:
-            target = code.method(cls, callee)
-            if target is not None and not _takes(target, held):
-                inner = {a for n in ast.walk(target) for a in _written(n)} & attrs
-                if inner:
-                    return sorted(inner)[0]
-    return None
+            written |= _method_writes(code, cls.name, callee, held, depth=0, seen=set())
+    hit = written & attrs
+    return sorted(hit)[0] if hit else None
+
+
+def _method_writes(code: CodeBase, cls: str, name: str, held: list[str], depth: int,
+                   seen: set[tuple[str, str]]) -> set[str]:
+    """Attributes of self written by ``cls.name`` and the self-methods it calls, in ``cls`` and
+    in each concrete subclass (an abstract ``_execute`` runs as its override)."""
+    if depth > 3 or (cls, name) in seen:
+        return set()
+    seen.add((cls, name))
+    written: set[str] = set()
+    for concrete in sorted({cls, *code.concrete(cls)}):
+        found = code.class_method(concrete, name)
+        if found is None or _takes(found[1], held):
+            continue
+        for node in ast.walk(found[1]):
+            written |= _written(node)
+            if isinstance(node, ast.Call) and (callee := _self_attr(node.func)) is not None:
+                written |= _method_writes(code, concrete, callee, held, depth + 1, seen)
+    return written
 
 
 def _written(node: ast.AST) -> set[str]:
@@ -136,8 +154,10 @@ def _written(node: ast.AST) -> set[str]:
         targets = [node.func.value]
     written = set()
     for target in targets:
-        while isinstance(target, ast.Subscript):
-            target = target.value
+        # ``self.X[k] = v``, ``self.X.setdefault(k, {})[j] = v``: the root attribute is written.
+        while isinstance(target, ast.Subscript | ast.Call) or (
+                isinstance(target, ast.Attribute) and _self_attr(target) is None):
+            target = target.value if isinstance(target, ast.Subscript | ast.Attribute) else target.func
         if (attr := _self_attr(target)) is not None:
             written.add(attr)
     return written
