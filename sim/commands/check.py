@@ -173,6 +173,11 @@ def main(args: argparse.Namespace) -> int:
         _usage("check", "--baseline-write needs --baseline FILE (or `baseline` in [tool.simwire])")
         return USAGE
     known: Counter[str] | None = None
+    if args.baseline is None and baseline_file is not None and not baseline_file.exists():
+        # Configured but not written yet (the state right after `simwire init`): nothing is known.
+        print(f"simwire check: note: baseline {baseline_file} does not exist yet; every finding is new "
+              "(record today's with --baseline-write)", file=sys.stderr)
+        baseline_file = None if not args.baseline_write else baseline_file
     if baseline_file is not None and not args.baseline_write:
         try:
             known = read_baseline(baseline_file)
