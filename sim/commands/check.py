@@ -19,6 +19,7 @@ from typing import Any
 
 from contracts.config import Config, ConfigError, MigrationsConfig, find_config, load_config
 from contracts.registry import Registry, RegistryError, load_registry
+from contracts.scanner.model import ScanResult
 
 USAGE = 2
 FORMATS = ("text", "json", "sarif")
@@ -62,6 +63,12 @@ class Target:
     config: Config
     judged: bool = True
     migrations: MigrationsConfig | None = None
+
+    def scan(self) -> ScanResult:
+        """The scan ``simwire check`` runs on this target (configured paths, ports, bus names)."""
+        from contracts.check import scan_code
+
+        return scan_code(self.path, self.registry if self.judged else None, self.config, self.callers)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
