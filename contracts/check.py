@@ -32,7 +32,7 @@ from contracts.scanner import ScanResult, registry_free_violations, registry_vio
 from contracts.scanner.model import violation_order
 from contracts.schema import MigrationError, Schema, parse_migrations
 from contracts.sqlcheck import check_lineage, check_statement
-from contracts.violation import Severity, Violation
+from simwire.violation import Severity, Violation
 
 NO_REGISTRY = Registry(name="(none)", modes=(), topics={})
 """Stands in where a registry is needed but none is configured (no topics, no requirements)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from contracts.config import Config, rule_matches
 from contracts.scanner.model import location_key
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _SUPPRESSION = re.compile(r"simwire:\s*ignore\[([^\]]*)\]")
 _SITE = re.compile(r"(\S+?\.(?:py|sql)):\d+")

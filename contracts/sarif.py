@@ -13,7 +13,7 @@ from typing import Any
 
 from contracts.findings import Finding
 from contracts.rules import RULES_DOC_URL, help_uri, rule
-from contracts.violation import Severity
+from simwire.violation import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "simwire/v1"

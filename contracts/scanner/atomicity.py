@@ -28,7 +28,7 @@ import ast
 from contracts.rules import violation
 from contracts.scanner.locks import lock_attributes
 from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "popitem", "remove", "discard", "add", "update",
                        "clear", "setdefault", "appendleft", "popleft"})

@@ -31,7 +31,7 @@ import ast
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile, own_nodes
 from contracts.scanner.types import receiver_type
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 NOT_OWNERS = frozenset({
     "print", "str", "repr", "bool", "len", "format", "id", "type", "isinstance",

@@ -19,7 +19,7 @@ import ast
 from contracts.config import DEFAULT_PORTS, glob_match
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _CLOCK = "the wall clock (use the Clock port)"
 _ENTROPY = "OS entropy (use the Ids or Random port)"

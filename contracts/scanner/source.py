@@ -15,7 +15,7 @@ from pathlib import Path
 
 from contracts.rules import violation
 from contracts.scanner.types import receiver_type
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _NEVER_SCANNED = frozenset({"__pycache__", "site-packages", "node_modules"})

@@ -57,7 +57,7 @@ def _installed() -> bool:
 
 
 def test_targets_import_from_the_current_directory(tmp_path, monkeypatch) -> None:
-    from sim.kernel.targets import resolve
+    from sim.harness.targets import resolve
 
     (tmp_path / "onboard_target_mod.py").write_text("async def main():\n    return 42\n")
     monkeypatch.chdir(tmp_path)
