@@ -237,6 +237,8 @@ def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Pa
     command = [sys.executable, "-m", "sim", probe.kind, *probe.args, "--json"]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(code_dir)]
+        if "--registry" not in probe.args:   # a copied tree is no longer `system`: name its registry
+            command += ["--registry", "contracts.registry.trading:REGISTRY"]
         for caller in callers:
             command += ["--callers", str(caller)]
     if probe.kind == "explore":
