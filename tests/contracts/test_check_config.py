@@ -279,3 +279,23 @@ def test_repository_default_is_unchanged(capsys) -> None:
     assert main(["check", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["registry"] == "trading" and report["violations"] == []
+
+
+def test_two_projects_with_same_named_registry_modules_in_one_process(tmp_path, capsys) -> None:
+    first = project(tmp_path / "one", extra='registry = "simwire_registry:REGISTRY"\n',
+                    files={"simwire_registry.py": REGISTRY})
+    second = project(tmp_path / "two", extra='registry = "simwire_registry:REGISTRY"\n',
+                     files={"simwire_registry.py": REGISTRY.replace('name="shop"', 'name="other"')})
+    for root, name in ((first, "shop"), (second, "other")):
+        run_json(capsys, "--path", str(root / "app"))
+        _, report = run_json(capsys, "--path", str(root / "app"))
+        assert report["registry"] == name
+
+
+def test_select_and_ignore_filter_rules(tmp_path, capsys) -> None:
+    root = project(tmp_path, extra='select = ["static"]\n'
+                                   'ignore = ["static.unawaited-async", "static.topic-never-published"]\n')
+    code, report = run_json(capsys, "--path", str(root / "app"))
+    assert code == 1
+    assert found(report) == [("static.handler-reads-unpublished", "app/orders.py:22")]
+    assert report["waived"]["configured"] == 3

@@ -143,11 +143,26 @@ def _load_registry(spec: str | None, project: Path | None) -> Registry:
     directory, as ``python -m`` would from there."""
     if project is None:
         return load_registry(spec)
+    spec = _project_file_spec(spec, project) if spec is not None else None
     sys.path.insert(0, str(project))
     try:
         return load_registry(spec)
     finally:
         sys.path.remove(str(project))
+
+
+def _project_file_spec(spec: str, project: Path) -> str:
+    """``pkg.mod:NAME`` of the project as ``<project>/pkg/mod.py:NAME``: loaded from its file,
+    so two projects checked in one process (tests, a monorepo) that both call their registry
+    module ``simwire_registry`` do not share the first one imported."""
+    module, sep, name = spec.partition(":")
+    if module.endswith(".py") or "/" in module:
+        return spec
+    base = project.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return f"{candidate}{sep}{name}"
+    return spec
 
 
 def _inside(path: Path, root: Path) -> bool:
