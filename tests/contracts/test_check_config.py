@@ -299,3 +299,18 @@ def test_select_and_ignore_filter_rules(tmp_path, capsys) -> None:
     assert code == 1
     assert found(report) == [("static.handler-reads-unpublished", "app/orders.py:22")]
     assert report["waived"]["configured"] == 3
+
+
+def test_a_registry_module_that_raises_is_a_usage_error(tmp_path, capsys) -> None:
+    root = project(tmp_path, extra='registry = "shop_contracts:REGISTRY"\n',
+                   files={"shop_contracts.py": "REGISTRY = undefined_name\n"})
+    assert main(["check", "--path", str(root / "app")]) == 2
+    err = capsys.readouterr().err
+    assert "loading it raised NameError" in err and "Traceback" not in err
+
+
+def test_naming_this_repositorys_system_keeps_the_trading_registry(capsys) -> None:
+    from tests.contracts.helpers import REPO
+
+    code, report = run_json(capsys, "--path", str(REPO / "system"))
+    assert (code, report["registry"], report["violations"]) == (0, "trading", [])
