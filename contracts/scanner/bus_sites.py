@@ -53,6 +53,10 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
         if _loop_rows(resolver, source, call) == [] and _bound_by_loop(source, call, topic_expr):
             relays = True
             continue
+        forwarded = _forwarding_sites(code, resolver, source, call, topic_expr, payload)
+        if forwarded:
+            sites.extend(forwarded)
+            continue
         keys = resolver.keys(source, payload) if payload is not None else None
         for component in code.concrete(source.component(call)):
             sites.append(_publish_site(source, call, component, resolver.string(source, topic_expr),
@@ -60,6 +64,40 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
     if relays:
         sites.extend(_event_tuples(code, resolver))
     return by_location(sites)
+
+
+def _forwarding_sites(code: CodeBase, resolver: Resolver, source: SourceFile, call: ast.Call,
+                      topic_expr: ast.expr, payload: ast.expr | None) -> list[PublishSite]:
+    """A publish wrapper (``async def _emit(self, topic, data): await self.bus.publish(topic,
+    data)``): the topic is one of its parameters, so each call of the wrapper that the scanner
+    can resolve (``self._emit``, a module function, a method of a receiver of known class) is
+    the publish site, with the topic and payload passed there.  Empty when the topic is not a
+    parameter or nothing calls the wrapper."""
+    function = source.enclosing_function(call)
+    if function is None or not isinstance(topic_expr, ast.Name):
+        return []
+    params = parameters(function)
+    if topic_expr.id not in params or local_assignment(function, topic_expr.id, call.lineno) is not None:
+        return []
+    payload_param = payload.id if isinstance(payload, ast.Name) and payload.id in params \
+        and local_assignment(function, payload.id, call.lineno) is None else None
+    sites = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic_arg = _argument(caller, params.index(topic_expr.id), topic_expr.id)
+        if topic_arg is None:
+            continue
+        if payload_param is not None:
+            payload_arg = _argument(caller, params.index(payload_param), payload_param)
+            keys = resolver.keys(caller_source, payload_arg) if payload_arg is not None else None
+        else:
+            keys = resolver.keys(source, payload) if payload is not None else None
+        for component in code.concrete(caller_source.component(caller)):
+            sites.append(_publish_site(caller_source, caller, component, resolver.string(caller_source, topic_arg),
+                                       topic_arg, keys))
+    return sites
 
 
 def _publish_site(source: SourceFile, node: ast.AST, component: str, topic: str | None,

@@ -285,3 +285,30 @@ def test_check_then_act_across_an_await(tmp_path, body, expected) -> None:
 
     result = scan(code(tmp_path, mod=fill(ATOMIC, body=body)))
     assert [v.location for v in result.violations if v.rule == "static.check-then-act"] == expected
+
+
+def test_a_publish_wrapper_makes_its_callers_the_publish_sites(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Events:
+            def __init__(self, bus):
+                self.bus = bus
+
+            async def emit(self, event_type, data):
+                await self.bus.publish(event_type, data)
+
+        class Orders:
+            def __init__(self, events: Events):
+                self.events = events
+
+            async def _publish_event(self, topic, payload):
+                await self.events.bus.publish(topic, payload)
+
+            async def place(self):
+                await self._publish_event("order_created", {"order_id": 1})
+                await self.events.emit("order_filled", {"order_id": 1, "price": 2.0})
+    """))
+    assert [(p.location, p.component, p.topic, p.keys) for p in result.publishes] == [
+        ("mod.py:17", "Orders", "order_created", ("order_id",)),
+        ("mod.py:18", "Orders", "order_filled", ("order_id", "price")),
+    ]
+    assert rules(result) == []
