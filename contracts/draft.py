@@ -16,15 +16,17 @@ as fields: declaring them would hide the defect ``simwire check`` reports.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.config import STANDALONE_FILE
-from contracts.registry import FIELD_TYPES
+from contracts.registry import FIELD_TYPES, BusConventions
 from contracts.scanner import scan
 from contracts.scanner.model import ScanResult
+from contracts.scanner.source import CodeBase
 
 REGISTRY_MODULE = "simwire_registry"
 _SKIPPED_DIRS = frozenset({"tests", "test", "docs", "build", "dist", "venv", "env", "node_modules", "examples"})
@@ -46,12 +48,32 @@ def draft(root: Path) -> Draft:
     """Read the project at ``root`` and draft its registry and configuration."""
     root = root.resolve()
     paths = _source_paths(root)
-    result = scan(root, include=tuple(p for p in paths if p != "."), ports=())
+    include = tuple(p for p in paths if p != ".")
+    publish, subscribe = _bus_names(CodeBase.load(root, include)[0])
+    result = scan(root, BusConventions(publish=publish, subscribe=subscribe), include=include, ports=())
     migrations = _migration_dirs(root)
     pyproject = root / "pyproject.toml"
     in_pyproject = pyproject.is_file()
-    return Draft(_registry_text(root.name, result), _config_text(result, paths, migrations, root, in_pyproject),
-                 in_pyproject)
+    return Draft(_registry_text(root.name, result),
+                 _config_text(result, paths, migrations, root, in_pyproject, (publish, subscribe)), in_pyproject)
+
+
+_PUBLISH_WORDS = ("publish", "emit", "send_event", "dispatch", "fire", "post_event", "broadcast")
+_SUBSCRIBE_WORDS = ("subscribe", "on", "listen", "add_listener", "add_handler", "register_handler")
+
+
+def _bus_names(code: CodeBase) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The bus method names the code uses: calls ``x.<word>("literal topic", ...)`` (or as a
+    decorator, ``@x.<word>("topic")``) with a known publish / subscribe word."""
+    used: dict[str, int] = defaultdict(int)
+    for source in code.files:
+        for node in source.nodes:
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+                    and isinstance(node.args[0], ast.Constant | ast.Name | ast.Attribute)):
+                used[node.func.attr] += 1
+    publish = tuple(w for w in _PUBLISH_WORDS if used.get(w)) or ("publish",)
+    subscribe = tuple(w for w in _SUBSCRIBE_WORDS if used.get(w)) or ("subscribe",)
+    return publish, subscribe
 
 
 def _source_paths(root: Path) -> list[str]:
@@ -159,7 +181,7 @@ def _registry_text(project: str, result: ScanResult) -> str:
 
 
 def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[str, str, list[str]]], root: Path,
-                 in_pyproject: bool) -> str:
+                 in_pyproject: bool, bus: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
     prefix = "tool.simwire" if in_pyproject else ""
     header = f"[{prefix}]" if prefix else ""
     lines = ["# drafted by `simwire init`; see docs/contracts-generic.md for every key"]
@@ -187,8 +209,9 @@ def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[st
             lines.append('exclude = ["*rollback*", "*down*"]   # rollback files: ' + ", ".join(rollbacks))
     for directory, _, _ in migrations[1:]:
         lines.append(f"# TODO: more SQL in {directory}: add it to migrations.paths if it is schema")
-    lines += ["", f"[{prefix + '.' if prefix else ''}bus]", 'publish = ["publish"]   # TODO: your bus\'s method names',
-              'subscribe = ["subscribe"]', ""]
+    lines += ["", f"[{prefix + '.' if prefix else ''}bus]",
+              f"publish = {_toml_list(list(bus[0]))}   # TODO: check (method names seen in the code)",
+              f"subscribe = {_toml_list(list(bus[1]))}", ""]
     if any(p.startswith("test") for p in (q.name for q in root.iterdir() if q.is_dir())):
         lines += [f"[{prefix + '.' if prefix else ''}per-path-ignores]",
                   '"tests/**" = ["static.nondeterminism-source"]', ""]

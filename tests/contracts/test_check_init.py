@@ -64,3 +64,22 @@ def test_init_refuses_a_pyproject_that_already_has_the_section(tmp_path, capsys)
     assert main(["init", "--path", str(root)]) == 2
     assert "already has a [tool.simwire] section" in capsys.readouterr().err
     assert main(["init", "--path", str(tmp_path / "missing")]) == 2
+
+
+def test_init_reads_the_bus_method_names_the_code_uses(tmp_path, capsys) -> None:
+    root = write(tmp_path / "relay", {"relay/app.py": """
+        async def on_msg(msg):
+            return msg["body"]
+
+        async def main(bus):
+            bus.on("msg", on_msg)
+            await bus.emit("msg", {"body": 1})
+    """})
+    assert main(["init", "--path", str(root)]) == 0
+    config = (root / "simwire.toml").read_text()
+    assert 'publish = ["emit"]' in config and 'subscribe = ["on"]' in config
+    registry = (root / "simwire_registry.py").read_text()
+    assert "# published by module:relay.app at relay/app.py:6: body" in registry
+    capsys.readouterr()
+    assert main(["check", "--path", str(root), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["violations"] == []
