@@ -314,3 +314,15 @@ def test_naming_this_repositorys_system_keeps_the_trading_registry(capsys) -> No
 
     code, report = run_json(capsys, "--path", str(REPO / "system"))
     assert (code, report["registry"], report["violations"]) == (0, "trading", [])
+
+
+def test_findings_in_migrations_are_fingerprinted_by_project_relative_path(tmp_path) -> None:
+    from contracts.findings import SourceIndex, place
+    from contracts.rules import violation
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "001_a.sql").write_text("CREATE TABLE t (x INT);\n")
+    index = SourceIndex(tmp_path)
+    absolute = place(violation("schema.migration-error", "bad", location=f"{tmp_path / 'm' / '001_a.sql'}:1"), index)
+    relative = place(violation("schema.migration-error", "bad", location="m/001_a.sql:1"), index)
+    assert (absolute.file, absolute.fingerprint) == ("m/001_a.sql", relative.fingerprint)
