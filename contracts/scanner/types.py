@@ -9,9 +9,10 @@ when the code says so:
   or ``self.x = param`` where ``param`` is annotated (the usual constructor injection);
 - ``x = self.x`` (a local alias of a known attribute).
 
-A receiver whose type is a class *outside* the scanned code (``pool: asyncpg.Pool``) is known
-too, as external: its methods are not the scanned code's, so a same-named ``async def`` in the
-tree says nothing about it.  Anything else is unknown, and callers fall back to what they did
+A receiver whose type is a class *outside* the scanned code (``pool: asyncpg.Pool``, or built
+by an imported library, ``self.client = httpx.AsyncClient()``, ``await asyncpg.create_pool()``)
+is known too, as external: its methods are not the scanned code's, so a same-named
+``async def`` in the tree says nothing about it.  Anything else is unknown, and callers fall back to what they did
 before (judging by name where that is safe).
 """
 
@@ -145,11 +146,13 @@ def _value_type(code: CodeBase, source: SourceFile, function: FunctionNode, valu
                 depth: int) -> TypeRef | None:
     """The class of an assigned value: a constructor call, an annotated name, ``self.attr``."""
     if isinstance(value, ast.Await):
-        return None
+        value = value.value
     if isinstance(value, ast.Call):
         name = _last_name(value.func)
         if name is not None and name in code.classes:
             return TypeRef(name, True)
+        if name is not None and _from_outside(code, source, value.func):
+            return TypeRef(name, False)   # httpx.AsyncClient(...), await asyncpg.create_pool(...)
         return None
     if isinstance(value, ast.Name):
         return _local_type(code, source, function, value.id, line, depth + 1)
@@ -158,6 +161,18 @@ def _value_type(code: CodeBase, source: SourceFile, function: FunctionNode, valu
         if cls is not None and depth < 4:
             return attribute_type(code, source, cls, value.attr, depth + 1)
     return None
+
+
+def _from_outside(code: CodeBase, source: SourceFile, func: ast.expr) -> bool:
+    """``func`` is reached through an import of a module that is not part of the scanned code."""
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in source.imports:
+        return False
+    module, attribute = source.imports[func.id]
+    candidates = [module] + ([f"{module}.{attribute}"] if attribute else [])
+    return not any(code.module(candidate) is not None for candidate in candidates) and not (
+        attribute is not None and attribute in code.classes)
 
 
 def _is_self_attr(node: ast.AST, attr: str) -> bool:

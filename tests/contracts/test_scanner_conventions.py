@@ -312,3 +312,33 @@ def test_a_publish_wrapper_makes_its_callers_the_publish_sites(tmp_path) -> None
         ("mod.py:18", "Orders", "order_filled", ("order_id", "price")),
     ]
     assert rules(result) == []
+
+
+def test_receivers_built_by_a_library_are_not_judged_by_the_trees_names(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        import httpx
+        import asyncpg
+        from app_local import Local
+
+        class Session:
+            async def close(self):
+                pass
+
+            async def acquire(self):
+                pass
+
+        class Client:
+            def __init__(self, local: Local):
+                self.http = httpx.Client()
+                self.local = local
+
+            async def start(self):
+                self.pool = await asyncpg.create_pool("dsn")
+
+            def stop(self):
+                self.http.close()
+                self.pool.acquire()
+                self.local.close()
+    """, app_local="class Local:\n    async def close(self):\n        pass\n"))
+    assert [(v.location, v.details["function"]) for v in result.violations
+            if v.rule == "static.unawaited-async"] == [("mod.py:24", "close")]
