@@ -50,9 +50,25 @@ def receiver_type(code: CodeBase, source: SourceFile, expr: ast.expr, at: ast.AS
     return None
 
 
+_RESOLVING: set[tuple[int, str]] = set()
+"""Attributes being typed right now: ``self.a = self.b.make()`` / ``self.b = self.a.make()``
+would otherwise chase each other forever."""
+
+
 def attribute_type(code: CodeBase, source: SourceFile, cls: ast.ClassDef, attr: str,
                    depth: int = 0) -> TypeRef | None:
     """``self.attr``'s class from the class body: an annotation, or an assignment in a method."""
+    key = (id(cls), attr)
+    if key in _RESOLVING:
+        return None
+    _RESOLVING.add(key)
+    try:
+        return _attribute_type(code, source, cls, attr, depth)
+    finally:
+        _RESOLVING.discard(key)
+
+
+def _attribute_type(code: CodeBase, source: SourceFile, cls: ast.ClassDef, attr: str, depth: int) -> TypeRef | None:
 
     for node in cls.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == attr:
@@ -153,7 +169,8 @@ def _value_type(code: CodeBase, source: SourceFile, function: FunctionNode, valu
             return TypeRef(name, True)
         if name is not None and _from_outside(code, source, value.func):
             return TypeRef(name, False)   # httpx.AsyncClient(...), await asyncpg.create_pool(...)
-        return None
+        target = code.definition(source, value.func, value)   # a factory: its return annotation
+        return annotation_type(code, target[1].returns) if target is not None else None
     if isinstance(value, ast.Name):
         return _local_type(code, source, function, value.id, line, depth + 1)
     if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":

@@ -342,3 +342,33 @@ def test_receivers_built_by_a_library_are_not_judged_by_the_trees_names(tmp_path
     """, app_local="class Local:\n    async def close(self):\n        pass\n"))
     assert [(v.location, v.details["function"]) for v in result.violations
             if v.rule == "static.unawaited-async"] == [("mod.py:24", "close")]
+
+
+def test_factories_type_their_results_by_return_annotation_without_looping(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Manager:
+            async def stop(self):
+                pass
+
+        class Container:
+            def create_manager(self) -> "Manager":
+                return Manager()
+
+            async def create_other(self) -> Manager | None:
+                return None
+
+        class A:
+            def __init__(self, container: Container):
+                self.container = container
+                self.a = self.b.make()
+                self.b = self.a.make()
+
+            async def run(self):
+                manager = self.container.create_manager()
+                manager.stop()
+                other = await self.container.create_other()
+                other.stop()
+                self.a.stop()   # untyped (the two attributes chase each other): judged by name
+    """))
+    assert [(v.location, v.details["function"]) for v in result.violations] == [
+        ("mod.py:21", "stop"), ("mod.py:23", "stop"), ("mod.py:24", "stop")]
