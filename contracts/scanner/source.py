@@ -9,6 +9,7 @@ the check.  Files are visited in sorted relative-path order so every result is d
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,12 +81,8 @@ class CodeBase:
         wanted = tuple(p.strip("/") for p in include if p.strip("/") not in ("", "."))
         files: list[SourceFile] = []
         problems: list[Violation] = []
-        for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
-            rel = path.relative_to(root).as_posix()
-            if any(part.startswith(".") or part in _NEVER_SCANNED for part in Path(rel).parts):
-                continue
-            if wanted and not any(rel == w or rel.startswith(w + "/") for w in wanted):
-                continue
+        for rel in _python_files(root, wanted):
+            path = root / rel
             try:
                 tree = ast.parse(path.read_text(encoding="utf-8-sig"), filename=rel)
             except (SyntaxError, UnicodeDecodeError) as error:
@@ -221,6 +218,24 @@ class CodeBase:
             owner = next((f for f in self.files if found in f.parents or found in f.tree.body), source)
             return owner, found
         return None
+
+
+def _python_files(root: Path, include: tuple[str, ...]) -> list[str]:
+    """Posix paths (relative to ``root``) of the ``.py`` files below ``root`` or below each
+    ``include`` path, sorted.  Hidden directories, caches and virtual environments (a
+    directory holding ``pyvenv.cfg``) are pruned, never walked."""
+    found: set[str] = set()
+    for start in [root / w for w in include] or [root]:
+        if start.is_file():
+            if start.suffix == ".py":
+                found.add(start.relative_to(root).as_posix())
+            continue
+        for directory, subdirs, names in os.walk(start):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in _NEVER_SCANNED
+                          and not (Path(directory) / d / "pyvenv.cfg").exists()]
+            here = Path(directory).relative_to(root)
+            found.update((here / n).as_posix() for n in names if n.endswith(".py"))
+    return sorted(found)
 
 
 def parameters(function: FunctionNode) -> list[str]:

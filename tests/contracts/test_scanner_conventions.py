@@ -372,3 +372,12 @@ def test_factories_type_their_results_by_return_annotation_without_looping(tmp_p
     """))
     assert [(v.location, v.details["function"]) for v in result.violations] == [
         ("mod.py:21", "stop"), ("mod.py:23", "stop"), ("mod.py:24", "stop")]
+
+
+def test_virtual_environments_and_hidden_directories_are_not_scanned(tmp_path) -> None:
+    code(tmp_path, app__mod='async def f(bus):\n    await bus.publish("t", {})\n', env__lib__broken="def broken(:\n")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / ".hidden").mkdir(exist_ok=True)
+    (tmp_path / ".hidden" / "broken.py").write_text("def broken(:\n")
+    result = scan(tmp_path)
+    assert (result.files, rules(result), [p.location for p in result.publishes]) == (1, [], ["app/mod.py:2"])
