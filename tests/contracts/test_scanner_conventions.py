@@ -381,3 +381,27 @@ def test_virtual_environments_and_hidden_directories_are_not_scanned(tmp_path) -
     (tmp_path / ".hidden" / "broken.py").write_text("def broken(:\n")
     result = scan(tmp_path)
     assert (result.files, rules(result), [p.location for p in result.publishes]) == (1, [], ["app/mod.py:2"])
+
+
+def test_a_coroutine_handed_over_as_data_is_still_unawaited(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        import asyncio
+
+        class Signals:
+            async def build(self):
+                return {"a": 1}
+
+            def _remember(self, value):
+                print("built", value)
+
+            def _spawn(self, coro):
+                return asyncio.ensure_future(coro)
+
+            async def run(self, conn):
+                await self.bus.publish("signal", self.build())
+                await conn.execute("INSERT INTO t (a) VALUES ($1)", self.build())
+                self._remember(self.build())
+                self._spawn(self.build())
+    """))
+    assert [v.location for v in result.violations if v.rule == "static.unawaited-async"] == [
+        "mod.py:15", "mod.py:16", "mod.py:17"]
