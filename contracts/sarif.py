@@ -4,7 +4,8 @@ code-review tools (GitHub code scanning among them) display inline on a pull req
 One run, one result per finding; every rule that fired is described in the tool's ``rules``
 with its ``helpUri`` into docs/rules.md; each result carries the finding's fingerprint under
 ``partialFingerprints`` so review tools track it across commits the way the baseline does.
-Locations are relative to ``%SRCROOT%``, the directory the check ran from.
+Locations are relative to ``%SRCROOT%``: the configuration file's directory (the repository
+root, where code review expects them), or ``--path`` when there is no configuration.
 """
 
 from __future__ import annotations
