@@ -111,7 +111,7 @@ class CodeBase:
         for name, defs in sorted(classes.items()):
             for _, node in defs:
                 for base in node.bases:
-                    base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+                    base_name = named_class(base)
                     if base_name in classes and name not in subclasses.get(base_name, []):
                         subclasses.setdefault(base_name, []).append(name)
         return cls(root, files, by_module, classes, functions, subclasses)
@@ -180,7 +180,7 @@ class CodeBase:
             found = self.method(cls, name)
             if found is not None:
                 return owner, found
-            queue.extend(b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in cls.bases)
+            queue.extend(named_class(b) or "" for b in cls.bases)
         return None
 
     def module_function(self, source: SourceFile, name: str) -> FunctionNode | None:
@@ -218,6 +218,15 @@ class CodeBase:
             owner = next((f for f in self.files if found in f.parents or found in f.tree.body), source)
             return owner, found
         return None
+
+
+def named_class(expr: ast.expr) -> str | None:
+    """The class a base-class or type expression names: ``Base``, ``mod.Base``, ``Base[T]``."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return expr.id if isinstance(expr, ast.Name) else None
 
 
 def _python_files(root: Path, include: tuple[str, ...]) -> list[str]:
