@@ -105,6 +105,26 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _q(text: str) -> str:
+    """A Python string literal in double quotes (the style of the code it lands in)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _call(head: str, items: list[str], indent: str, width: int = 110) -> list[str]:
+    """``head(a, b, ...)`` on one line, or wrapped over as few lines as fit in ``width``."""
+    one = f"{indent}{head}({', '.join(items)}),"
+    if len(one) <= width:
+        return [one]
+    lines, current = [f"{indent}{head}("], indent + "    "
+    for item in items:
+        if len(current) + len(item) + 2 > width and current.strip():
+            lines.append(current.rstrip())
+            current = indent + "    "
+        current += item + ", "
+    lines += [current.rstrip(), f"{indent}),"]
+    return lines
+
+
 def _registry_text(project: str, result: ScanResult) -> str:
     publishes: dict[str, list] = defaultdict(list)
     subscribes: dict[str, list] = defaultdict(list)
@@ -114,15 +134,20 @@ def _registry_text(project: str, result: ScanResult) -> str:
     for site in result.subscribes:
         if site.topic is not None:
             subscribes[site.topic].append(site)
-    any_type = repr(FIELD_TYPES)
     lines = [
-        f'"""Event contracts of {project}: drafted by `simwire init` from the code\'s publish and subscribe',
-        "sites.  Review every TODO: field types, required fields, roles, the roles each mode requires,",
-        'lineage.  See docs/contracts.md (registry) and docs/contracts-generic.md."""',
+        f'"""Event contracts of {project}, drafted by `simwire init` from the publish and subscribe sites.',
+        "",
+        "Review every TODO: field types, required fields, role names, the roles each mode requires, lineage",
+        '(docs/contracts.md, docs/contracts-generic.md)."""',
         "",
         "from contracts.registry import Consumer, Field, Registry, Topic",
         "",
-        f"ANY = {any_type}   # TODO: narrow each field's types",
+        f"ANY = ({', '.join(_q(t) for t in FIELD_TYPES)})   # TODO: narrow each field's types",
+        "",
+        "",
+        "def fields(*required: str, optional: tuple[str, ...] = ()) -> tuple[Field, ...]:",
+        "    return (*(Field(n, ANY) for n in required), *(Field(n, ANY, required=False) for n in optional))",
+        "",
         "",
         "TOPICS = (",
     ]
@@ -137,40 +162,36 @@ def _registry_text(project: str, result: ScanResult) -> str:
         if not sites:   # published elsewhere (another service?): what the handlers read is all there is
             keys = sorted({k for s in read_by for k, _ in s.reads})
             always = set()
-        lines.append("    Topic(")
-        lines.append(f"        {topic!r},")
+        lines += ["    Topic(", f"        {_q(topic)},"]
         for site in sites:
-            shown = ", ".join(site.keys) if site.keys is not None else "(payload not readable)"
-            lines.append(f"        # published by {site.component} at {site.location}: {shown}")
+            partial = "" if site.keys is not None and set(site.keys) == set(keys) else (
+                f": {', '.join(site.keys)}" if site.keys is not None else ": payload not readable")
+            lines.append(f"        # published by {site.component} at {site.location}{partial}")
         if not sites:
             lines.append("        # TODO: nothing in the scanned code publishes this topic")
         for site in read_by:
-            reads = ", ".join(sorted({k for k, _ in site.reads})) or "(no keys read)"
             owner = site.declared_component or site.component
-            lines.append(f"        # read by {owner}.{site.handler.rpartition('.')[2]} at {site.location}: {reads}")
+            lines.append(f"        # read by {owner}.{site.handler.rpartition('.')[2]} at {site.location}")
         if unsent:
             lines.append(f"        # TODO: handlers read {', '.join(unsent)}, which no publisher sends")
-        if keys:
-            lines.append("        fields=(")
-            for key in keys:
-                required = "" if key in always else ", required=False"
-                lines.append(f"            Field({key!r}, ANY{required}),")
-            lines.append("        ),")
-        else:
-            lines.append("        fields=(),")
+        required = [_q(k) for k in keys if k in always]
+        optional = [_q(k) for k in keys if k not in always]
+        if optional:
+            required.append("optional=(" + ", ".join(optional) + ("," if len(optional) == 1 else "") + ")")
+        lines += _call("fields=fields", required, "        ")
         producers = sorted({s.component for s in sites})
-        lines.append(f"        producers={tuple(producers)!r},")
+        lines.append(f"        producers=({''.join(_q(p) + ', ' for p in producers).rstrip(' ')}),")
         consumers = sorted({(s.declared_component or s.component, s.role or _snake(s.declared_component or s.component))
                             for s in read_by})
-        lines.append("        consumers=(" + "".join(f"Consumer({c!r}, {r!r}), " for c, r in consumers).rstrip(", ")
-                     + ("," if len(consumers) == 1 else "") + "),   # TODO: name the roles")
-        lines.append("        required_roles={},   # TODO: {\"live\": (\"<role>\",)} for consumers that must be there")
+        lines.append("        consumers=(" + "".join(f"Consumer({_q(c)}, {_q(r)}), " for c, r in consumers).rstrip(" ")
+                     + "),   # TODO: name the roles")
+        lines.append('        required_roles={},   # TODO: {"live": ("<role>",)} for consumers that must be there')
         lines.append("    ),")
     lines += [
         ")",
         "",
         "REGISTRY = Registry(",
-        f"    name={project!r},",
+        f"    name={_q(project)},",
         '    modes=("live",),   # TODO: every mode the system runs in',
         "    topics={topic.name: topic for topic in TOPICS},",
         "    lineage=(),   # TODO: Lineage(topic, field, table, column) for each stored field",
@@ -236,7 +257,9 @@ def write_draft(root: Path, result: Draft, *, force: bool = False) -> list[Path]
     if result.config_in_pyproject:
         text = config.read_text(encoding="utf-8")
         if re.search(r"^\[tool\.simwire[\].]", text, re.MULTILINE):
-            raise FileExistsError(f"{config} already has a [tool.simwire] section")
+            if not force:
+                raise FileExistsError(f"{config} already has a [tool.simwire] section (pass --force to replace it)")
+            text = _without_simwire_tables(text)
         config_text = text.rstrip("\n") + "\n\n" + result.config
     else:
         if config.exists() and not force:
@@ -245,3 +268,15 @@ def write_draft(root: Path, result: Draft, *, force: bool = False) -> list[Path]
     registry.write_text(result.registry, encoding="utf-8")
     config.write_text(config_text, encoding="utf-8")
     return [registry, config]
+
+
+def _without_simwire_tables(text: str) -> str:
+    """``text`` without its ``[tool.simwire]`` and ``[tool.simwire.*]`` tables (the other
+    tables, and the comments before them, are kept as they are)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("["):
+            skipping = re.match(r"\[tool\.simwire[\].]", line) is not None
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
