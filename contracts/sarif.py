@@ -20,7 +20,9 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "simwire/v1"
 
 
-def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
+def to_sarif(findings: list[Finding], *, version: str, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The SARIF log; ``notes`` (what was not checked, e.g. no registry) become the run's
+    tool execution notifications, so a review tool shows them beside the results."""
     rule_ids = sorted({f.violation.rule for f in findings})
     index = {rule_id: position for position, rule_id in enumerate(rule_ids)}
     return {
@@ -32,6 +34,8 @@ def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
                 "rules": [_rule(rule_id) for rule_id in rule_ids],
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the checked project's root"}}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
+                {"level": "note", "message": {"text": note}} for note in notes]}],
             "results": [_result(f, index[f.violation.rule]) for f in findings],
         }],
     }

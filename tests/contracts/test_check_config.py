@@ -272,6 +272,8 @@ def test_sarif_output_links_every_rule_to_its_documentation(tmp_path, capsys) ->
     assert last["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app/orders.py"
     assert last["locations"][0]["physicalLocation"]["region"]["startLine"] == 22
     assert len(last["partialFingerprints"]["simwire/v1"]) == 16
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any("only registry-independent rules ran" in note for note in notes)
 
 
 def test_repository_default_is_unchanged(capsys) -> None:

@@ -230,7 +230,7 @@ def main(args: argparse.Namespace) -> int:
     elif fmt == "sarif":
         from contracts.sarif import to_sarif
 
-        print(json.dumps(to_sarif(list(report.findings), version=_version()), indent=2))
+        print(json.dumps(to_sarif(list(report.findings), version=_version(), notes=report.notes), indent=2))
     else:
         _print_text(report, target)
     return 1 if report.errors else 0
