@@ -157,34 +157,62 @@ def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) 
     :func:`contracts.scanner.crosscheck.resolve_roles`), so code that names neither is read
     as it is."""
     sites = [*_decorator_sites(code, resolver, names)]
+    calls = []
     for source, call in _method_calls(code, names):
         topic_arg = _argument(call, 0, "topic")
         handler_arg = _argument(call, 1, "handler")
-        if topic_arg is None or handler_arg is None:
-            continue
-        component_arg = _argument(call, None, "component")
-        role = _argument(call, None, "role")
+        if topic_arg is not None and handler_arg is not None:
+            calls.extend(_forwarded(code, source, call, topic_arg, handler_arg)
+                         or [(source, call, topic_arg, handler_arg, source, call)])
+    for source, call, topic_arg, handler_arg, named_in, named_at in calls:
+        component_arg = _argument(named_at, None, "component")
+        role = _argument(named_at, None, "role")
+        role_name = resolver.string(named_in, role) if role is not None else None
         for row, bound in _loop_rows(resolver, source, call) or [(call, {})]:
             topic_expr = _substitute(topic_arg, bound)
             handler = _substitute(handler_arg, bound)
             target = code.definition(source, handler, call)
             reads = _sorted_reads(_handler_reads(code, *target)) if target else ()
             for component in code.concrete(source.component(call)):
-                declared = (_declared(resolver, source, component_arg, component) if component_arg is not None
+                declared = (_declared(resolver, named_in, component_arg, component) if component_arg is not None
                             else _handler_owner(code, source, handler, call, component, target))
                 sites.append(SubscribeSite(
                     location=source.where(row),
                     component=component,
                     topic=resolver.string(source, topic_expr),
                     topic_expr=ast.unparse(topic_expr),
-                    role=resolver.string(source, role) if role is not None else None,
+                    role=role_name,
                     declared_component=declared,
                     handler=ast.unparse(handler),
                     reads=reads,
-                    unreadable_name=_unreadable(component_arg, declared, role, resolver.string(source, role)
-                                                if role is not None else None),
+                    unreadable_name=_unreadable(component_arg, declared, role, role_name),
                 ))
     return by_location(sites)
+
+
+def _forwarded(code: CodeBase, source: SourceFile, call: ast.Call, topic_arg: ast.expr, handler_arg: ast.expr,
+               ) -> list[tuple[SourceFile, ast.Call, ast.expr, ast.expr, SourceFile, ast.Call]]:
+    """A subscribe wrapper (``def _on(self, topic, handler): self.bus.subscribe(topic,
+    handler)``): each resolvable call of it subscribes, with its own topic and handler
+    (component and role keywords stay those of the inner call)."""
+    function = source.enclosing_function(call)
+    if function is None:
+        return []
+    params = parameters(function)
+    names = [a.id for a in (topic_arg, handler_arg) if isinstance(a, ast.Name)]
+    if len(names) != 2 or any(n not in params or local_assignment(function, n, call.lineno) is not None
+                              for n in names):
+        return []
+    found = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic = _argument(caller, params.index(names[0]), names[0])
+        handler = _argument(caller, params.index(names[1]), names[1])
+        if topic is not None and handler is not None:
+            found.append((caller_source, caller, topic, handler, source, call))
+    return found
 
 
 def _sorted_reads(reads: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

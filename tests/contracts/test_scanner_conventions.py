@@ -405,3 +405,27 @@ def test_a_coroutine_handed_over_as_data_is_still_unawaited(tmp_path) -> None:
     """))
     assert [v.location for v in result.violations if v.rule == "static.unawaited-async"] == [
         "mod.py:15", "mod.py:16", "mod.py:17"]
+
+
+def test_a_subscribe_wrapper_makes_its_callers_the_subscribe_sites(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Base:
+            async def _listen(self, topic, handler):
+                await self.bus.subscribe(topic, handler)
+
+        class Engine(Base):
+            async def start(self):
+                for topic, handler in (("a", self._on_a), ("b", self._on_b)):
+                    await self._listen(topic, handler)
+                await self._listen("c", self._on_a)
+
+            async def _on_a(self, data):
+                return data["x"]
+
+            async def _on_b(self, data):
+                return data["y"]
+    """))
+    assert [(s.location, s.component, s.topic, s.declared_component, [k for k, _ in s.reads])
+            for s in result.subscribes] == [
+        ("mod.py:8", "Engine", "a", "Engine", ["x"]), ("mod.py:8", "Engine", "b", "Engine", ["y"]),
+        ("mod.py:10", "Engine", "c", "Engine", ["x"])]
