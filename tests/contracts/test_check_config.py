@@ -144,6 +144,7 @@ def test_simwire_toml_takes_top_level_keys(tmp_path) -> None:
     ('[tool.simwire]\npaths = "app"\nselect = [1]\n', "select must be a list of strings"),
     ('[tool.simwire.migrations]\ndialect = "oracle"\n', "migrations.dialect = 'oracle'"),
     ('[tool.simwire]\npaths = [\n', "not valid TOML"),
+    ('tool.simwire = 1\n', "tool.simwire must be a table"),
 ])
 def test_bad_configuration_is_a_usage_error_naming_file_and_key(tmp_path, capsys, text, message) -> None:
     (tmp_path / "pyproject.toml").write_text(text)
