@@ -253,6 +253,10 @@ ATOMIC = """
         def _store(self, symbol, position):
             self._positions[symbol] = position
 
+        async def _get(self, symbol):
+            async with self._lock:
+                return self._positions.get(symbol)
+
         async def open(self, symbol):
             <body>
 """
@@ -261,12 +265,12 @@ ATOMIC = """
 @pytest.mark.parametrize(("body", "expected"), [
     # narrowed: the check under the lock, the act after an await outside it
     ("async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
-     "if position is None:\n    self._positions[symbol] = 1", ["mod.py:18"]),
+     "if position is None:\n    self._positions[symbol] = 1", ["mod.py:22"]),
     # lost update through a helper that writes the same state
     ("async with self._lock:\n    position = self._positions.get(symbol)\n"
-     "if position is None:\n    await self._log(symbol)\n    self._store(symbol, 1)", ["mod.py:18"]),
+     "if position is None:\n    await self._log(symbol)\n    self._store(symbol, 1)", ["mod.py:22"]),
     ("async with self._lock:\n    balance = self._balance\nawait self._log(symbol)\nself._balance = balance - 1",
-     ["mod.py:18"]),
+     ["mod.py:22"]),
     # correct: read and act under one lock
     ("async with self._lock:\n    position = self._positions.get(symbol)\n    await self._log(symbol)\n"
      "    if position is None:\n        self._positions[symbol] = 1", []),
@@ -279,6 +283,10 @@ ATOMIC = """
      "        self._positions[symbol] = 1", []),
     # the value is only reported, not acted on
     ("async with self._lock:\n    count = len(self._positions)\nawait self._log(count)", []),
+    # read through a getter that takes the lock, acted on after an await
+    ("position = await self._get(symbol)\nawait self._log(symbol)\nif position is None:\n"
+     "    self._positions[symbol] = 1", ["mod.py:21"]),
+    ("position = await self._get(symbol)\nif position is None:\n    self._positions[symbol] = 1", []),
 ])
 def test_check_then_act_across_an_await(tmp_path, body, expected) -> None:
     from tests.contracts.test_scanner import fill
