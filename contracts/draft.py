@@ -49,13 +49,17 @@ def draft(root: Path) -> Draft:
     root = root.resolve()
     paths = _source_paths(root)
     include = tuple(p for p in paths if p != ".")
-    publish, subscribe = _bus_names(CodeBase.load(root, include)[0])
-    result = scan(root, BusConventions(publish=publish, subscribe=subscribe), include=include, ports=())
+    code = CodeBase.load(root, include)[0]
+    publish, subscribe = _bus_names(code)
+    constants = _topic_modules(code, (*publish, *subscribe))
+    result = scan(root, BusConventions(publish=publish, subscribe=subscribe, topic_constants=constants),
+                  include=include, ports=())
     migrations = _migration_dirs(root)
     pyproject = root / "pyproject.toml"
     in_pyproject = pyproject.is_file()
     return Draft(_registry_text(root.name, result),
-                 _config_text(result, paths, migrations, root, in_pyproject, (publish, subscribe)), in_pyproject)
+                 _config_text(result, paths, migrations, root, in_pyproject, (publish, subscribe, constants)),
+                 in_pyproject)
 
 
 _PUBLISH_WORDS = ("publish", "emit", "send_event", "dispatch", "fire", "post_event", "broadcast")
@@ -74,6 +78,30 @@ def _bus_names(code: CodeBase) -> tuple[tuple[str, ...], tuple[str, ...]]:
     publish = tuple(w for w in _PUBLISH_WORDS if used.get(w)) or ("publish",)
     subscribe = tuple(w for w in _SUBSCRIBE_WORDS if used.get(w)) or ("subscribe",)
     return publish, subscribe
+
+
+def _topic_modules(code: CodeBase, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Modules whose constants name topics: those a bus call's first argument comes from
+    (``bus.publish(topics.ORDER_CREATED, ...)``, ``from app.events import ORDER``)."""
+    found: set[str] = set()
+    for source in code.files:
+        for node in source.nodes:
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in names and node.args):
+                continue
+            first = node.args[0]
+            alias = first.value.id if isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name) \
+                else first.id if isinstance(first, ast.Name) else None
+            imported = source.imports.get(alias) if alias else None
+            if imported is None:
+                continue
+            module, attribute = imported
+            for dotted in ([f"{module}.{attribute}", module] if attribute else [module]):
+                target = code.module(dotted)
+                if target is not None and (isinstance(first, ast.Attribute) or attribute in target.constants):
+                    found.add(target.rel)
+                    break
+    return tuple(sorted(found))
 
 
 def _source_paths(root: Path) -> list[str]:
@@ -110,19 +138,35 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _call(head: str, items: list[str], indent: str, width: int = 110) -> list[str]:
-    """``head(a, b, ...)`` on one line, or wrapped over as few lines as fit in ``width``."""
-    one = f"{indent}{head}({', '.join(items)}),"
+def _packed(head: str, items: list[str], indent: str, tail: str = "", width: int = 110) -> list[str]:
+    """``head(a, b, ...),`` on one line when it fits, else the items packed on indented lines
+    between ``head(`` and ``),`` (``tail``, a comment, goes after the opening)."""
+    one = f"{indent}{head}({', '.join(items)}{',' if len(items) == 1 and head.endswith('=') else ''}),{tail}"
     if len(one) <= width:
         return [one]
-    lines, current = [f"{indent}{head}("], indent + "    "
+    lines, current = [f"{indent}{head}({tail}"], ""
     for item in items:
-        if len(current) + len(item) + 2 > width and current.strip():
-            lines.append(current.rstrip())
-            current = indent + "    "
+        if current and len(indent) + 4 + len(current) + len(item) + 1 > width:
+            lines.append(f"{indent}    {current.rstrip()}")
+            current = ""
         current += item + ", "
-    lines += [current.rstrip(), f"{indent}),"]
+    lines += [f"{indent}    {current.rstrip()}", f"{indent}),"]
     return lines
+
+
+def _tuple(head: str, items: list[str]) -> str:
+    return f"{head}({', '.join(items)}{',' if len(items) == 1 else ''})"
+
+
+def _items(items: list[str], indent: str, width: int = 110) -> list[str]:
+    """Comma-separated items packed on lines of at most ``width`` characters."""
+    lines, current = [], ""
+    for item in items:
+        if current and len(indent) + len(current) + len(item) + 1 > width:
+            lines.append(f"{indent}{current.rstrip()}")
+            current = ""
+        current += item + ", "
+    return [*lines, f"{indent}{current.rstrip()}"] if current else lines
 
 
 def _registry_text(project: str, result: ScanResult) -> str:
@@ -177,14 +221,18 @@ def _registry_text(project: str, result: ScanResult) -> str:
         required = [_q(k) for k in keys if k in always]
         optional = [_q(k) for k in keys if k not in always]
         if optional:
-            required.append("optional=(" + ", ".join(optional) + ("," if len(optional) == 1 else "") + ")")
-        lines += _call("fields=fields", required, "        ")
+            one = _packed("fields=fields", [*required, _tuple("optional=", optional)], "        ")
+            lines += one if len(one) == 1 else [
+                "        fields=fields(", *_items(required, "            "),
+                *_packed("optional=", optional, "            "), "        ),"]
+        else:
+            lines += _packed("fields=fields", required, "        ")
         producers = sorted({s.component for s in sites})
-        lines.append(f"        producers=({''.join(_q(p) + ', ' for p in producers).rstrip(' ')}),")
+        lines += _packed("producers=", [_q(p) for p in producers], "        ")
         consumers = sorted({(s.declared_component or s.component, s.role or _snake(s.declared_component or s.component))
                             for s in read_by})
-        lines.append("        consumers=(" + "".join(f"Consumer({_q(c)}, {_q(r)}), " for c, r in consumers).rstrip(" ")
-                     + "),   # TODO: name the roles")
+        lines += _packed("consumers=", [f"Consumer({_q(c)}, {_q(r)})" for c, r in consumers], "        ",
+                         "   # TODO: name the roles")
         lines.append('        required_roles={},   # TODO: {"live": ("<role>",)} for consumers that must be there')
         lines.append("    ),")
     lines += [
@@ -202,7 +250,7 @@ def _registry_text(project: str, result: ScanResult) -> str:
 
 
 def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[str, str, list[str]]], root: Path,
-                 in_pyproject: bool, bus: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+                 in_pyproject: bool, bus: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]) -> str:
     prefix = "tool.simwire" if in_pyproject else ""
     header = f"[{prefix}]" if prefix else ""
     lines = ["# drafted by `simwire init`; see docs/contracts-generic.md for every key"]
@@ -232,7 +280,10 @@ def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[st
         lines.append(f"# TODO: more SQL in {directory}: add it to migrations.paths if it is schema")
     lines += ["", f"[{prefix + '.' if prefix else ''}bus]",
               f"publish = {_toml_list(list(bus[0]))}   # TODO: check (method names seen in the code)",
-              f"subscribe = {_toml_list(list(bus[1]))}", ""]
+              f"subscribe = {_toml_list(list(bus[1]))}"]
+    if bus[2]:
+        lines.append(f"topic-constants = {_toml_list(list(bus[2]))}   # modules whose constants name topics")
+    lines.append("")
     if any(p.startswith("test") for p in (q.name for q in root.iterdir() if q.is_dir())):
         lines += [f"[{prefix + '.' if prefix else ''}per-path-ignores]",
                   '"tests/**" = ["static.nondeterminism-source"]', ""]

@@ -98,3 +98,22 @@ def test_the_drafted_registry_is_clean_python(tmp_path) -> None:
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "120",
                            "--select", "E,F,W,I", str(root / "simwire_registry.py")], capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout
+
+
+def test_init_on_a_copy_of_the_trading_system_drafts_what_the_registry_says(tmp_path, capsys) -> None:
+    """The draft of system/ finds every topic of the hand-written trading registry, with the
+    topic constants module, the relayed event tuples and the roles the code names."""
+    import shutil
+
+    from contracts.registry import load_registry
+    from tests.contracts.helpers import REPO
+
+    shutil.copytree(REPO / "system", tmp_path / "system", ignore=shutil.ignore_patterns("__pycache__"))
+    assert main(["init", "--path", str(tmp_path)]) == 0
+    config = (tmp_path / "simwire.toml").read_text()
+    assert 'topic-constants = ["system/topics.py"]' in config and 'paths = ["system/migrations"]' in config
+    drafted = load_registry(str(tmp_path / "simwire_registry.py"))
+    trading = load_registry()
+    assert set(drafted.topics) == set(trading.topics)
+    for name, topic in trading.topics.items():
+        assert {c.role for c in topic.consumers} <= {c.role for c in drafted.topics[name].consumers}, name
