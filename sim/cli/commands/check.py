@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
                     "2 usage errors. Rule ids are listed in docs/rules.md.",
     )
     add_target_options(parser)
-    parser.add_argument("--migrations", type=Path, default=None,
+    parser.add_argument("--migrations", type=Path, default=None, metavar="DIR",
                         help="directory of NNN_name.sql migrations (default: [tool.simwire.migrations] paths, "
                              "else <path>/migrations when it exists)")
     parser.add_argument("--format", choices=FORMATS, default=None,
@@ -82,8 +82,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
                              "only registry-independent rules run)")
     parser.add_argument("--callers", type=Path, action="append", default=None, metavar="DIR",
                         help="entry-point code outside --path whose calls to create_* factories count as "
-                             "calls (repeatable; default with no --path: the `sim` package, which starts "
-                             "the trading system)")
+                             "calls (repeatable; default: `callers` of [tool.simwire]; in this repository "
+                             "the `sim` package, which starts the trading system)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="a pyproject.toml with [tool.simwire], or a simwire.toml (default: found by walking "
                              "up from --path or the current directory)")
