@@ -102,13 +102,18 @@ def _reads_through_getters(cls: ast.ClassDef, method: FunctionNode, locks: froze
 
 
 def _reads_under(block: ast.With | ast.AsyncWith, locks: frozenset[str]) -> list[tuple[str, set[str], ast.stmt]]:
-    """``name = <expr reading self.X>`` directly in the lock block: (name, {X}, statement)."""
+    """``name = <expr reading self.X>`` in the lock block: (name, {X}, statement).  State the
+    block also replaces after reading it (``batch = self._pending; self._pending = []``) was
+    taken, not checked: what is done with it later no longer races with other tasks."""
     reads = []
     for stmt in ast.walk(block):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             attrs = {a for n in ast.walk(stmt.value) if (a := _self_attr(n)) is not None and a not in locks}
-            if attrs:
-                reads.append((stmt.targets[0].id, attrs, stmt))
+            taken = {a for n in ast.walk(block) if getattr(n, "lineno", 0) > stmt.lineno and (
+                isinstance(n, ast.Assign) or (isinstance(n, ast.Call) and _callee(n) == "clear"))
+                for a in _written(n)}
+            if attrs - taken:
+                reads.append((stmt.targets[0].id, attrs - taken, stmt))
     return reads
 
 
@@ -195,6 +200,10 @@ def _written(node: ast.AST) -> set[str]:
 def _takes(method: FunctionNode, held: list[str]) -> bool:
     return any(isinstance(n, ast.With | ast.AsyncWith) and any(_self_attr(i.context_expr) in held for i in n.items)
                for n in ast.walk(method))
+
+
+def _callee(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
 
 
 def _suspends(node: ast.AST) -> bool:

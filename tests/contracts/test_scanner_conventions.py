@@ -287,6 +287,9 @@ ATOMIC = """
     ("position = await self._get(symbol)\nawait self._log(symbol)\nif position is None:\n"
      "    self._positions[symbol] = 1", ["mod.py:21"]),
     ("position = await self._get(symbol)\nif position is None:\n    self._positions[symbol] = 1", []),
+    # taken, not checked: the drained state is no longer shared
+    ("async with self._lock:\n    batch = self._positions\n    self._positions = {}\nawait self._log(batch)\n"
+     "self._store(symbol, batch)", []),
 ])
 def test_check_then_act_across_an_await(tmp_path, body, expected) -> None:
     from tests.contracts.test_scanner import fill
