@@ -6,6 +6,7 @@ report's ``_transition_to`` made async while a call site still called it plainly
 Which calls are coroutine calls, without running anything:
 - ``self.m(...)`` where the enclosing class (or a scanned base) defines ``async def m``;
 - ``f(...)`` where ``f`` is an ``async def`` of the module (or imported from a scanned one);
+- ``mod.f(...)`` where ``mod`` is a scanned module imported by name;
 - ``x.m(...)`` / ``self.x.m(...)`` where the code says what ``x`` is (an assignment from a
   constructor, an annotation, an annotated constructor parameter; ``contracts.scanner.types``)
   and that class's ``m`` is ``async def``.  A receiver of a class outside the scanned code is
@@ -83,10 +84,11 @@ def _coroutine_call(code: CodeBase, source: SourceFile, call: ast.Call,
             if found is not None:
                 return func.attr if _plain_async(found[1]) else None
             return func.attr if func.attr in async_only else None
-        known = receiver_type(code, source, func.value, call)
-        if known is not None:
-            found = code.class_method(known.name, func.attr) if known.scanned else None
-            return func.attr if found is not None and _plain_async(found[1]) else None
+        found = code.definition(source, func, call)   # a typed receiver, or a module's function
+        if found is not None:
+            return func.attr if _plain_async(found[1]) else None
+        if receiver_type(code, source, func.value, call) is not None:
+            return None   # a class outside the code, or a method the scanned class does not define
         held = isinstance(func.value, ast.Attribute) and _is_self(func.value.value)
         return func.attr if held and func.attr in async_only else None
     if isinstance(func, ast.Name):

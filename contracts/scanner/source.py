@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,9 +153,12 @@ class CodeBase:
         When the root is itself a package (it has ``__init__.py``), its code imports its own
         modules under the package's import name, which need not be the folder's name (a copy
         of ``system/`` checked elsewhere), so any first segment is accepted as that prefix."""
-        if dotted in self.by_module:
-            return self.by_module[dotted]
         head, _, rest = dotted.partition(".")
+        # Inside a package, ``import socket`` is the standard library's even when the package
+        # has a ``socket.py`` of its own (which it imports as ``pkg.socket`` or relatively).
+        shadowed = self.is_package and head in sys.stdlib_module_names
+        if dotted in self.by_module and not shadowed:
+            return self.by_module[dotted]
         if rest in self.by_module and (head == self.root.name or self.is_package):
             return self.by_module[rest]
         return None
@@ -165,6 +169,19 @@ class CodeBase:
 
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
+
+    def _imported_module(self, source: SourceFile, expr: ast.expr) -> SourceFile | None:
+        """The scanned module a bare name was imported as (``import app.x as x``, ``from app
+        import x``), unless a local variable of that name shadows it."""
+        if not isinstance(expr, ast.Name) or expr.id not in source.imports:
+            return None
+        function = source.enclosing_function(expr)
+        if function is not None and any(isinstance(n, ast.Name) and n.id == expr.id and isinstance(n.ctx, ast.Store)
+                                        for n in ast.walk(function)):
+            return None
+        module, attribute = source.imports[expr.id]
+        target = self.module(f"{module}.{attribute}" if attribute else module)
+        return target if target is not source else None
 
     def class_method(self, class_name: str, name: str) -> tuple[SourceFile, FunctionNode] | None:
         """``name`` defined on the class or, breadth first, on its scanned bases.  A class name
@@ -208,6 +225,10 @@ class CodeBase:
                 return self.class_method(cls.name, func.attr)   # inherited
             return (source, found) if found else None
         if isinstance(func, ast.Attribute):
+            module = self._imported_module(source, func.value)
+            if module is not None:   # ``helpers.build(...)`` with ``from app import helpers``
+                found = self.module_function(module, func.attr)
+                return (module, found) if found is not None else None
             # ``x.m`` / ``self.x.m`` where the code says what x is (see contracts.scanner.types).
             known = receiver_type(self, source, func.value, at)
             return self.class_method(known.name, func.attr) if known is not None and known.scanned else None

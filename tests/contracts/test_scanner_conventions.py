@@ -440,3 +440,43 @@ def test_a_subscribe_wrapper_makes_its_callers_the_subscribe_sites(tmp_path) -> 
             for s in result.subscribes] == [
         ("mod.py:8", "Engine", "a", "Engine", ["x"]), ("mod.py:8", "Engine", "b", "Engine", ["y"]),
         ("mod.py:10", "Engine", "c", "Engine", ["x"])]
+
+
+def test_functions_of_an_imported_module_are_resolved(tmp_path) -> None:
+    result = scan(code(tmp_path, pkg____init__="", pkg__helpers="""
+        async def notify(bus):
+            await bus.publish("done", {"ok": True})
+
+        def payload(x):
+            return {"x": x, "kind": "k"}
+    """, pkg__main="""
+        from pkg import helpers
+
+        async def run(bus):
+            helpers.notify(bus)
+            await bus.publish("t", helpers.payload(1))
+    """))
+    assert [(v.rule, v.location) for v in result.violations] == [("static.unawaited-async", "pkg/main.py:5")]
+    assert [(p.topic, p.keys) for p in result.publishes] == [("done", ("ok",)), ("t", ("kind", "x"))]
+
+
+def test_a_package_module_named_like_the_standard_library_does_not_shadow_it(tmp_path) -> None:
+    result = scan(code(tmp_path, pkg____init__="", pkg__socket="""
+        class SocketType:
+            async def bind(self, address):
+                pass
+
+        def socket() -> SocketType:
+            return SocketType()
+    """, pkg__server="""
+        import socket
+
+        from pkg import socket as tsocket
+
+        async def serve():
+            plain = socket.socket()
+            plain.bind(("", 0))
+            ours = tsocket.socket()
+            ours.bind(("", 0))
+    """), ports=("**",))
+    assert [(v.rule, v.location) for v in result.violations] == [("static.unawaited-async", "pkg/server.py:10")]
