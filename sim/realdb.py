@@ -334,9 +334,8 @@ def print_real_run(result: Any) -> None:
     console.print(f"server: {world['server']} ({world['dialect']}) at {world['dsn']}", markup=False)
     if world["created_tables"]:
         console.print(f"migrated: created {', '.join(world['created_tables'])}", markup=False)
-    for session in summary.get("sessions", []):
-        console.print(f"session {session['session_id']}: {session['state']}", markup=False)
-    console.print(f"ticks {summary['ticks']:,}, "
+    states = ", ".join(f"session {s['session_id']}: {s['state']}" for s in summary.get("sessions", []))
+    console.print(f"{states or 'no session'}; ticks {summary['ticks']:,}, "
                   f"signals {summary['signals']:,}, orders {summary['orders']:,}, fills {summary['fills']:,}; "
                   f"rows {summary['rows']}; {summary['wall_seconds']:.2f} s wall", markup=False)
     if result.violations:

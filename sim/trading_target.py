@@ -93,7 +93,9 @@ class TradingTarget(BaseTarget):
         sessions = record.facts.get("sessions", [])
         signals_by_type = Counter(s.get("signal_type") for s in rec.of(topics.SIGNAL_GENERATED))
         accounts = [s.account for s in sessions]
+        single = {"session_id": sessions[0].session_id, "state": sessions[0].state} if len(sessions) == 1 else {}
         return {
+            **single,
             "ticks": rec.counts[topics.MARKET_PRICE_UPDATE],
             "signals": rec.counts[topics.SIGNAL_GENERATED],
             "signals_by_type": dict(sorted(signals_by_type.items(), key=lambda kv: str(kv[0]))),
