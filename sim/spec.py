@@ -29,7 +29,7 @@ from sim.faults import FaultPlan
 from sim.kernel import KERNELS, POLICIES, check_options
 
 MODES = ("backtest", "paper", "live")
-"""The trading target's session modes."""
+"""The trading target's session modes (another target declares its own in ``Target.modes``)."""
 DEFAULT_SYMBOLS = ("BTC_USDT", "ETH_USDT", "SOL_USDT")
 DEFAULT_TARGET = "trading"
 """The built-in target (``sim.trading_target``); ``--target module:attr`` names another."""
@@ -102,8 +102,13 @@ class ScenarioSpec:
     """``trading`` or a ``module:attr`` naming a :class:`sim.targets.Target`."""
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("mode", self.mode, MODES), ("kernel", self.kernel, KERNELS),
+        modes = MODES if self.target == DEFAULT_TARGET else None  # another target checks its own modes
+        if modes is None and not (isinstance(self.mode, str) and self.mode.isidentifier()):
+            raise SpecError(f"mode must be a name, got {self.mode!r}")
+        for name, value, allowed in (("mode", self.mode, modes), ("kernel", self.kernel, KERNELS),
                                      ("policy", self.policy, POLICIES)):
+            if allowed is None:
+                continue
             if value not in allowed:
                 raise SpecError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
         try:
