@@ -152,7 +152,10 @@ class SessionDriver:
         if self.monitor is not None:
             found += self.monitor.violations()
         if self.system is not None and self.ports is not None:
-            found += self.target.judge(self.record)
+            try:
+                found += self.target.judge(self.record)
+            except Exception as error:  # a target's oracle tripping on malformed output is a finding too
+                found.append(crash_violation(error, what=f"the oracles of target {self.target.name!r}"))
         found += self.world.violations()
         return found
 
@@ -186,12 +189,12 @@ class SessionDriver:
         return RuntimeMonitor(registry, schema, mode=self.spec.mode, location_hint=hint)
 
 
-def crash_violation(error: BaseException) -> Violation:
-    """``oracle.crash``: the run raised instead of finishing its session."""
+def crash_violation(error: BaseException, *, what: str = "the run") -> Violation:
+    """``oracle.crash``: the run (or a judge of it) raised instead of finishing."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return Violation(
-        "oracle.crash", f"the run raised {type(error).__name__}: {error}", location=where,
+        "oracle.crash", f"{what} raised {type(error).__name__}: {error}", location=where,
         expected="the session runs to completion", seen="".join(traceback.format_exception(error))[-2000:],
     )
 

@@ -67,14 +67,14 @@ class TallyTarget(BaseTarget):
         found = super().judge(record)
         readings = record.recorder.of("reading")
         stored = {row["reading_id"] for row in record.tables.get("readings", [])}
-        lost = [r["reading_id"] for r in readings if r["reading_id"] not in stored]
+        lost = [str(r.get("reading_id")) for r in readings if r.get("reading_id") not in stored]
         if lost or len(record.tables.get("readings", [])) != len(readings):
             found.append(Violation("oracle.not-persisted", f"{len(lost)} of {len(readings)} readings have no row "
                                    f"(rows: {len(record.tables.get('readings', []))})", location=record.location,
                                    expected="one row per published reading", seen=", ".join(lost[:3])))
         by_meter: dict[str, list[float]] = {}
         for reading in readings:
-            by_meter.setdefault(reading["meter"], []).append(reading["value"])
+            by_meter.setdefault(reading.get("meter"), []).append(reading.get("value") or 0.0)
         for meter, (count, total) in sorted(record.facts.get("totals", {}).items()):
             values = by_meter.get(meter, [])
             if count != len(values) or abs(total - sum(values)) > 1e-3:
