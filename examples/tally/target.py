@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sim.targets import BaseTarget, Ports, SessionRecord
-
 from contracts.violation import Violation
 from examples.tally.app import TOTAL_EVERY, TallyService
+from sim.targets import BaseTarget, Ports, SessionRecord
 
 PERIOD = 60.0
 """Seconds between two readings of a meter."""

@@ -49,9 +49,9 @@ def test_the_registry_derived_checks_apply_to_the_target() -> None:
         def registry(self) -> Registry:
             return narrow
 
+    import sim.kernel
     from sim.session import SessionDriver
     from sim.worlds import SimulatedWorld
-    import sim.kernel
 
     driver = SessionDriver(ScenarioSpec(**SHORT), SimulatedWorld(), Narrow())
     result = driver.result(sim.kernel.run(driver.main))
