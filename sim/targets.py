@@ -16,8 +16,6 @@ The trading system is the built-in target (``sim.trading_target``, named ``tradi
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,21 +153,13 @@ _BUILT_IN: Mapping[str, str] = {DEFAULT_TARGET: "sim.trading_target:TRADING"}
 def load_target(name: str) -> Target:
     """``trading`` or ``module:attr`` -> the :class:`Target` (an instance, or a class made with no
     arguments).  The current directory is searched first, as ``python -m`` does."""
-    spec = _BUILT_IN.get(name, name)
-    module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
-        raise SpecError(f"target {name!r}: expected 'trading' or 'module:attr', e.g. 'examples.relay.target:TARGET'")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    from sim.kernel.targets import TargetError, import_object
+
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SpecError(f"target {name!r}: cannot import module {module_name!r}: {error}") from error
-    obj: Any = module
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise SpecError(f"target {name!r}: module {module_name!r} has no attribute {attribute!r}")
-        obj = getattr(obj, part)
+        obj = import_object(_BUILT_IN.get(name, name), shape="'trading' or 'module:attr'",
+                            example="examples.tally.target:TARGET")
+    except TargetError as error:
+        raise SpecError(str(error)) from None
     if isinstance(obj, type):
         obj = obj()
     missing = [member for member in ("name", "tables", "build", "check", "judge", "summary", "registry",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,11 +21,15 @@ class TargetError(ValueError):
     """A target spec that does not name something runnable."""
 
 
-def resolve(spec: str) -> Callable[[], Main]:
-    """The factory for ``spec``: each call returns the coroutine function to run."""
+def import_object(spec: str, *, shape: str = "'module:function'",
+                  example: str = "tests.kernel.programs:lost_update") -> Any:
+    """The object ``module:attr`` names (``attr`` may be dotted), imported as ``python -m`` does:
+    the current directory first on the path.  Errors are :class:`TargetError` naming the part."""
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
-        raise TargetError(f"target {spec!r}: expected 'module:function', e.g. 'tests.kernel.programs:lost_update'")
+        raise TargetError(f"target {spec!r}: expected {shape}, e.g. {example!r}")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -34,6 +40,13 @@ def resolve(spec: str) -> Callable[[], Main]:
             obj = getattr(obj, part)
         except AttributeError:
             raise TargetError(f"target {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
+    return obj
+
+
+def resolve(spec: str) -> Callable[[], Main]:
+    """The factory for ``spec``: each call returns the coroutine function to run."""
+    obj = import_object(spec)
+    attribute = spec.partition(":")[2]
     if inspect.iscoroutinefunction(obj):
         return lambda: obj
     if callable(obj):
