@@ -47,8 +47,8 @@ def main(args: argparse.Namespace) -> int:
     base = spec_from_args(args, kernel=kernels[0])
     specs = exploration_module.plan(base, seeds=args.seeds, start=args.start, kernels=kernels)
     if not args.json:
-        console.print(f"exploring {len(specs)} runs: mode={base.mode} policy={base.policy} faults={base.faults} "
-                      f"kernels={','.join(kernels)} seeds {args.start}..{args.start + args.seeds - 1}", markup=False)
+        console.print(f"exploring {len(specs)} runs: seeds {args.start}..{args.start + args.seeds - 1} "
+                      f"kernels={','.join(kernels)}; each as {base.knobs_line()}", markup=False)
     progress = _Progress(len(specs), quiet=args.json)
     result = exploration_module.explore(specs, workers=args.workers, recheck_every=args.recheck_every,
                                         first_failure=args.first_failure,
