@@ -9,16 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from contracts.violation import Violation
 from examples.tally.app import TOTAL_EVERY, TallyService
-from sim.targets import BaseTarget, Ports, SessionRecord
+from sim.harness.targets import BaseTarget, Ports, SessionRecord
+from simwire.violation import Violation
 
 PERIOD = 60.0
 """Seconds between two readings of a meter."""
 
 
 class TallySystem:
-    """Adapts the service to the driver's start -> run -> stop (``sim.targets.System``)."""
+    """Adapts the service to the driver's start -> run -> stop (``sim.harness.targets.System``)."""
 
     def __init__(self, service: TallyService, seconds: float) -> None:
         self.service, self.seconds, self.bus = service, seconds, service.bus

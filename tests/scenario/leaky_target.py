@@ -11,7 +11,7 @@ import itertools
 from typing import Any
 
 from examples.tally.target import TallySystem, TallyTarget
-from sim.targets import Ports
+from sim.harness.targets import Ports
 
 _RUNS = itertools.count()
 

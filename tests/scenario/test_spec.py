@@ -9,9 +9,9 @@ import pytest
 
 from sim.cli import build_parser
 from sim.cli import main as simwire
-from sim.cli_options import spec_from_args
+from sim.cli.options import spec_from_args
+from sim.harness.spec import MAX_HOURS, ScenarioSpec, SpecError
 from sim.kernel import KERNEL_POLICIES
-from sim.spec import MAX_HOURS, ScenarioSpec, SpecError
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -60,14 +60,14 @@ def test_repro_covers_every_field() -> None:
 
 def test_the_knobs_line_is_printed_before_the_run_starts(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    import sim.scenario
-    import sim.session
+    import sim.harness.scenario
+    import sim.harness.session
 
     def hang(spec: ScenarioSpec, **_: object) -> None:
         raise KeyboardInterrupt  # as if the run hung and the user pressed ^C
 
-    monkeypatch.setattr(sim.session, "run_scenario", hang)
-    monkeypatch.setattr(sim.scenario, "run_scenario", hang)
+    monkeypatch.setattr(sim.harness.session, "run_scenario", hang)
+    monkeypatch.setattr(sim.harness.scenario, "run_scenario", hang)
     assert simwire(["run", "--policy", "pct", "--pct-depth", "4", "--faults", "db-lag", "--no-monitor"]) == 130
     out = capsys.readouterr().out
     assert out.startswith("SEED=0 target=trading mode=backtest kernel=asyncio policy=pct pct_depth=4 "
@@ -83,7 +83,7 @@ def test_sub_seeds_are_independent_and_the_data_seed_defaults_to_the_seed() -> N
 
 
 def test_the_data_seed_changes_the_market_not_the_knobs() -> None:
-    from sim.session import run_scenario
+    from sim.harness.session import run_scenario
 
     base = run_scenario(ScenarioSpec(seed=1, hours=0.5), trace=False)
     same_data = run_scenario(ScenarioSpec(seed=1, hours=0.5, data_seed=1), trace=False)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from sim import mutants
 from sim.cli import main as simwire
-from sim.explore import explore, plan
-from sim.kernel.schedule_file import ScheduleFile, ScheduleFileError
-from sim.outputs import check_session_determinism
-from sim.session import run_scenario
-from sim.spec import ScenarioSpec, SpecError
-from sim.targets import load_target
+from sim.harness import mutants
+from sim.harness.explore import explore, plan
+from sim.harness.outputs import check_session_determinism
+from sim.harness.schedule_file import ScheduleFile, ScheduleFileError
+from sim.harness.session import run_scenario
+from sim.harness.spec import ScenarioSpec, SpecError
+from sim.harness.targets import load_target
 
 ROOT = Path(__file__).resolve().parents[2]
 TALLY = "examples.tally.target:TARGET"
@@ -50,8 +50,8 @@ def test_the_registry_derived_checks_apply_to_the_target() -> None:
             return narrow
 
     import sim.kernel
-    from sim.session import SessionDriver
-    from sim.worlds import SimulatedWorld
+    from sim.harness.session import SessionDriver
+    from sim.harness.worlds import SimulatedWorld
 
     driver = SessionDriver(ScenarioSpec(**SHORT), SimulatedWorld(), Narrow())
     result = driver.result(sim.kernel.run(driver.main))
