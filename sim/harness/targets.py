@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sim.harness.spec import DEFAULT_TARGET, SpecError
+from sim.harness.spec import DEFAULT_TARGET, MODES, SpecError
 
 if TYPE_CHECKING:
     from sim.harness.recorder import EventRecorder
@@ -171,7 +171,7 @@ class BaseTarget:
     """Defaults for a target: every mode of its registry, no tables, the generic oracles."""
 
     name = "target"
-    modes: tuple[str, ...] = ("backtest", "paper", "live")
+    modes: tuple[str, ...] = MODES
     tables: tuple[str, ...] = ()
 
     def migrations(self) -> Path | None:
