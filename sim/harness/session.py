@@ -208,7 +208,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
 
     driver = SessionDriver(spec, SimulatedWorld())
     started = time.perf_counter()
-    result = sim.kernel.run(driver.main, seed=spec.seed, policy=spec.policy, kernel=spec.kernel,
+    result = sim.kernel.run(driver.main, seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel,
                             schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace)
     return driver.result(result, wall_seconds=time.perf_counter() - started)
 

@@ -10,7 +10,7 @@ starts, so even a run that hangs has said what it was.
 Seeds: one ``seed`` drives the run.  Each consumer draws from its own salted stream
 (:meth:`ScenarioSpec.sub_seed`), so adding draws in one place never shifts another:
 
-* the scheduler uses ``seed`` itself (it is the kernel's seed, as for ``sim.run``);
+* the scheduler uses ``scheduler_seed`` (``sub_seed("scheduler")``), given to ``sim.kernel.run``;
 * the system's Random port uses ``sub_seed("random")``;
 * the market data use ``data_seed`` (defaults to ``seed``, so old repro lines give the same
   data; a different ``data_seed`` explores other schedules over the same market, or the reverse);
@@ -156,6 +156,11 @@ class ScenarioSpec:
     def market_seed(self) -> int:
         """The seed of the market data (``data_seed``, else ``seed``)."""
         return self.seed if self.data_seed is None else self.data_seed
+
+    @property
+    def scheduler_seed(self) -> int:
+        """The seed of the kernel's scheduling choices (random and pct policies)."""
+        return self.sub_seed("scheduler")
 
     def sub_seed(self, consumer: str) -> int:
         """An independent seed for ``consumer`` (e.g. ``"random"``), stable across processes and
