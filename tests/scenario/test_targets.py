@@ -155,3 +155,12 @@ def test_determinism_across_hash_seeds_covers_outputs() -> None:
     assert report.output_difference is not None and "reading_id" in report.output_difference
     clean = check_session_determinism(ScenarioSpec(**SHORT))
     assert clean.identical and len(set(clean.digests.values())) == 1 and len(clean.digests) == 3
+
+
+def test_explore_rechecks_outputs_not_only_schedules() -> None:
+    specs = plan(ScenarioSpec(**{**SHORT, "target": "tests.scenario.leaky_target:LEAKY"}), seeds=1, start=0,
+                 kernels=("asyncio",))
+    [outcome] = explore(specs, recheck_every=1).outcomes
+    assert outcome.rules == ["kernel.nondeterminism"]
+    assert "same schedule twice but produced different outputs" in outcome.violations[0].message
+    assert outcome.violations[0].seen.startswith("event reading #0: ")
