@@ -39,7 +39,6 @@ MAX_HOURS = 24.0 * 7
 3-symbol backtest peaks near 240 MB)."""
 MAX_TICKS = 2_000_000
 """Upper bound on generated rows (hours x 3600 / tick_seconds x symbols), for the same reason."""
-MIN_TICK_SECONDS = 0.001
 MAX_SESSIONS = 64
 MAX_PCT_DEPTH = 64
 
@@ -73,10 +72,11 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> N
 
 
 def _check_number(name: str, value: object, low: float, high: float) -> None:
+    """``low < value <= high`` and finite (``--hours inf`` and ``nan`` are refused too)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise SpecError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise SpecError(f"{name} must be within {low:g}..{high:g}, got {value!r}")
+    if not math.isfinite(value) or not low < value <= high:
+        raise SpecError(f"{name} must be > {low:g} and <= {high:g}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -102,22 +102,40 @@ class ScenarioSpec:
     """``trading`` or a ``module:attr`` naming a :class:`sim.harness.targets.Target`."""
 
     def __post_init__(self) -> None:
-        modes = MODES if self.target == DEFAULT_TARGET else None  # another target checks its own modes
-        if modes is None and not (isinstance(self.mode, str) and self.mode.isidentifier()):
+        self._check_choices()
+        _check_int("seed", self.seed, 0)
+        if self.data_seed is not None:
+            _check_int("data_seed", self.data_seed, 0)
+        self._check_symbols()
+        self._check_horizon()
+        if isinstance(self.sessions, int) and not isinstance(self.sessions, bool) and self.sessions < 1:
+            raise SpecError(f"sessions must be >= 1, got {self.sessions}")
+        _check_int("sessions", self.sessions, 1, MAX_SESSIONS)
+        _check_int("pct_depth", self.pct_depth, 1, MAX_PCT_DEPTH)
+        if not isinstance(self.sequential, bool) or not isinstance(self.monitor, bool):
+            raise SpecError(f"sequential and monitor must be true or false, got {self.sequential!r}, {self.monitor!r}")
+        try:
+            FaultPlan.from_spec(self.faults)  # a bad plan is the caller's error, not a crash of the run
+        except ValueError as error:
+            raise SpecError(str(error)) from None
+
+    def _check_choices(self) -> None:
+        """Target, mode, kernel, policy — and the pair, as the kernel itself declares it."""
+        if not isinstance(self.target, str) or not self.target:
+            raise SpecError(f"target must be 'trading' or 'module:attr', got {self.target!r}")
+        if self.target == DEFAULT_TARGET and self.mode not in MODES:
+            raise SpecError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if not (isinstance(self.mode, str) and self.mode.isidentifier()):  # another target checks its own
             raise SpecError(f"mode must be a name, got {self.mode!r}")
-        for name, value, allowed in (("mode", self.mode, modes), ("kernel", self.kernel, KERNELS),
-                                     ("policy", self.policy, POLICIES)):
-            if allowed is None:
-                continue
+        for name, value, allowed in (("kernel", self.kernel, KERNELS), ("policy", self.policy, POLICIES)):
             if value not in allowed:
                 raise SpecError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
         try:
             check_options(self.kernel, self.policy)  # the kernel's own declaration of what it supports
         except ValueError as error:
             raise SpecError(str(error)) from None
-        _check_int("seed", self.seed, 0)
-        if self.data_seed is not None:
-            _check_int("data_seed", self.data_seed, 0)
+
+    def _check_symbols(self) -> None:
         if isinstance(self.symbols, str) or not isinstance(self.symbols, tuple):
             raise SpecError(f"symbols must be a tuple of symbols, got {self.symbols!r}")
         if not self.symbols:
@@ -127,28 +145,15 @@ class ScenarioSpec:
         duplicated = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
         if duplicated:
             raise SpecError(f"symbols: {', '.join(duplicated)} given more than once")
-        if not (isinstance(self.hours, (int, float)) and self.hours > 0):
-            raise SpecError(f"hours and tick_seconds must be positive, got {self.hours} and {self.tick_seconds}")
-        if not (isinstance(self.tick_seconds, (int, float)) and self.tick_seconds > 0):
-            raise SpecError(f"hours and tick_seconds must be positive, got {self.hours} and {self.tick_seconds}")
+
+    def _check_horizon(self) -> None:
+        """Finite, positive, and small enough that the run's market data fits in memory."""
         _check_number("hours", self.hours, 0.0, MAX_HOURS)
-        _check_number("tick_seconds", self.tick_seconds, MIN_TICK_SECONDS, 3600.0)
+        _check_number("tick_seconds", self.tick_seconds, 0.0, 3600.0)
         ticks = self.hours * 3600 / self.tick_seconds * len(self.symbols)
         if ticks > MAX_TICKS:
             raise SpecError(f"hours={self.hours:g} x {len(self.symbols)} symbol(s) at tick_seconds="
                             f"{self.tick_seconds:g} is {ticks:,.0f} rows of market data; the bound is {MAX_TICKS:,}")
-        if isinstance(self.sessions, int) and not isinstance(self.sessions, bool) and self.sessions < 1:
-            raise SpecError(f"sessions must be >= 1, got {self.sessions}")
-        _check_int("sessions", self.sessions, 1, MAX_SESSIONS)
-        _check_int("pct_depth", self.pct_depth, 1, MAX_PCT_DEPTH)
-        if not isinstance(self.sequential, bool) or not isinstance(self.monitor, bool):
-            raise SpecError(f"sequential and monitor must be true or false, got {self.sequential!r}, {self.monitor!r}")
-        if not isinstance(self.target, str) or not self.target:
-            raise SpecError(f"target must be 'trading' or 'module:attr', got {self.target!r}")
-        try:
-            FaultPlan.from_spec(self.faults)  # a bad plan is the caller's error, not a crash of the run
-        except ValueError as error:
-            raise SpecError(str(error)) from None
 
     # -- seeds ------------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ from sim.kernel import KERNEL_POLICIES
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--kernel", "trio", "--policy", "pct"], "policy 'pct' needs the asyncio kernel"),
-    (["--hours", "inf"], f"hours must be within 0..{MAX_HOURS:g}, got inf"),
-    (["--hours", "1e9"], f"hours must be within 0..{MAX_HOURS:g}"),
+    (["--hours", "inf"], f"hours must be > 0 and <= {MAX_HOURS:g}, got inf"),
+    (["--hours", "1e9"], f"hours must be > 0 and <= {MAX_HOURS:g}"),
     (["--hours", "100", "--tick-seconds", "0.01"], "rows of market data; the bound is 2,000,000"),
     (["--symbols", "A,,B"], "symbols 'A,,B': item 2 is empty"),
     (["--symbols", "BTC_USDT,BTC_USDT"], "symbols: BTC_USDT given more than once"),
