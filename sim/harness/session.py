@@ -24,6 +24,7 @@ from typing import Any
 from sim.harness.recorder import EventRecorder
 from sim.harness.spec import ScenarioSpec
 from sim.harness.targets import Ports, SessionRecord, System, Target, load_target
+from sim.harness.worlds import World
 from simwire.violation import Violation
 
 PHASES = ("setup", "start", "run")
@@ -66,7 +67,7 @@ class SessionDriver:
     """One session of ``spec``'s target in ``world``.  ``main`` is the coroutine function a
     kernel (or ``anyio.run`` on a real server) runs; build a fresh driver per run."""
 
-    def __init__(self, spec: ScenarioSpec, world: Any, target: Target | None = None) -> None:
+    def __init__(self, spec: ScenarioSpec, world: World, target: Target | None = None) -> None:
         self.spec = spec
         self.world = world
         self.target = target if target is not None else load_target(spec.target)

@@ -6,22 +6,37 @@
   real PostgreSQL or QuestDB.  Not deterministic; the world adds its own check (the live schema
   against the migrations).
 
-The session driver (:mod:`sim.harness.session`) asks a world for: ``ports(spec)``, ``migrate(db, dir)``,
-``settle(db)``, ``read_tables(db, tables, scope)``, ``statement_log(db)``, ``close(db)``,
-``violations()``, ``describe()`` and ``location(spec)``.
+The session driver (:mod:`sim.harness.session`) asks a world only what :class:`World` declares.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sim.harness.spec import ScenarioSpec
 from sim.harness.targets import Ports
 from simwire.violation import Violation
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class World(Protocol):
+    """Where a session runs: what the session driver asks of a world (and nothing more)."""
+
+    simulated: bool
+
+    async def ports(self, spec: ScenarioSpec) -> Ports: ...
+    async def migrate(self, db: Any, directory: Path) -> None: ...
+    async def settle(self, db: Any) -> None: ...
+    async def read_tables(self, db: Any, tables: tuple[str, ...],
+                          scope: tuple[str, list[str]] | None) -> dict[str, list[dict[str, Any]]]: ...
+    def statement_log(self, db: Any) -> list[Any]: ...
+    async def close(self, db: Any) -> None: ...
+    def violations(self) -> list[Violation]: ...
+    def describe(self) -> dict[str, Any]: ...
+    def location(self, spec: ScenarioSpec) -> str: ...
 
 
 class SimulatedWorld:
