@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,26 @@ def test_explore_rechecks_outputs_not_only_schedules() -> None:
     assert outcome.rules == ["kernel.nondeterminism"]
     assert "same schedule twice but produced different outputs" in outcome.violations[0].message
     assert outcome.violations[0].seen.startswith("event reading #0: ")
+
+
+def test_a_target_that_fails_to_build_or_judge_is_a_finding_not_a_traceback() -> None:
+    import sim.kernel
+    from examples.tally.target import TallyTarget
+    from sim.harness.session import SessionDriver
+    from sim.harness.targets import Ports, SessionRecord
+    from sim.harness.worlds import SimulatedWorld
+
+    class Broken(TallyTarget):
+        async def build(self, ports: Ports) -> Any:
+            raise RuntimeError("no meters configured")
+
+    class BadJudge(TallyTarget):
+        def judge(self, record: SessionRecord) -> list[Any]:
+            raise KeyError("value")
+
+    for target, message in ((Broken(), "the run raised RuntimeError: no meters configured"),
+                            (BadJudge(), "the oracles of target 'tally' raised KeyError")):
+        driver = SessionDriver(ScenarioSpec(**SHORT), SimulatedWorld(), target)
+        result = driver.result(sim.kernel.run(driver.main))
+        assert [v.rule for v in result.violations] == ["oracle.crash"]
+        assert message in result.violations[0].message
