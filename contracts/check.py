@@ -1,6 +1,6 @@
 """``check(path)``: the whole static and schema check of one code base, as ``simwire check`` runs it.
 
-1. Parse the migrations into the schema model (a broken migration is ``schema.migration-error``).
+1. Replay the migrations into the schema model (``contracts.migrations``: each bad statement is a finding).
 2. Scan the source (``contracts.scanner``): sites plus the registry-free rules.
 3. Cross-check the sites with the registry (payloads, handler reads, roles, services).
 4. Run every SQL site through ``contracts.sqlcheck.check_statement`` with its argument count.
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.migrations import parse_migrations
 from contracts.registry import Registry
-from contracts.rules import violation
 from contracts.scanner import ScanResult, registry_violations, scan
 from contracts.scanner.model import violation_order
-from contracts.schema import MigrationError, Schema, parse_migrations
+from contracts.schema import Schema
 from contracts.sqlcheck import check_lineage, check_statement
 from contracts.violation import Severity, Violation
 
@@ -66,13 +66,9 @@ def check(path: Path | str, registry: Registry, migrations: Path | str | None = 
 
 
 def _schema(directory: Path) -> tuple[Schema | None, list[Violation]]:
-    try:
-        return parse_migrations(directory), []
-    except MigrationError as error:
-        return None, [violation(
-            "schema.migration-error", "the migrations cannot be applied, so no SQL was checked",
-            location=f"{error.file}:{error.line}", expected=error.expected, seen=error.seen,
-        )]
+    """The schema as far as the migrations build it, with every migration finding; a bad
+    statement is reported and skipped, so the SQL is still checked against the rest."""
+    return parse_migrations(directory)
 
 
 def _unique(found: list[Violation]) -> list[Violation]:

@@ -25,9 +25,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlglot.tokens import Tokenizer, TokenType
 
+from contracts.migrations import load_schema
 from contracts.postgres_ddl import postgres_type, render_schema
 from contracts.rules import violation
-from contracts.schema import Schema, parse_migrations
+from contracts.schema import Schema
 from contracts.violation import Violation
 from sim.scenario import TRADING_TABLES, migrations_dir
 from system import topics
@@ -73,7 +74,7 @@ async def migrate(db: Database, directory: Path | str | None = None) -> list[str
     something else, and guessing would hide it.
     """
     directory = Path(directory) if directory is not None else migrations_dir()
-    schema = parse_migrations(directory)
+    schema = load_schema(directory)
     wanted = sorted(schema.tables)
     present = await existing_tables(db)
     missing = [name for name in wanted if name not in present]
@@ -382,7 +383,7 @@ async def _run_session(settings: DatabaseSettings, spec: Any) -> RealRunResult:
             [facts], recorder, tables, list(controller.persistence.failures) if controller.persistence else [],
             [f"{s.name} -> {s.topic}" for s in container.event_bus.subscriptions()],
             location=f"(real run {session_id})"))
-        violations += compare_schema(parse_migrations(migrations_dir()), await live_schema(db),
+        violations += compare_schema(load_schema(migrations_dir()), await live_schema(db),
                                      dialect=db.dialect, where=redact(settings.dsn))
     finally:
         await db.close()

@@ -170,9 +170,9 @@ class _World:
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
 
     async def main(self) -> None:
+        from contracts.migrations import load_schema
         from contracts.monitor import RuntimeMonitor
         from contracts.registry import load_registry
-        from contracts.schema import parse_migrations
         from sim.market import SimulatedMarketFeed, generate, load_into
         from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.questdb import SimQuestDB
@@ -205,7 +205,7 @@ class _World:
         bus = container.event_bus
         bus.add_observer(self.recorder)
         if spec.monitor:
-            self.monitor = RuntimeMonitor(load_registry(), parse_migrations(migrations_dir()), mode=spec.mode,
+            self.monitor = RuntimeMonitor(load_registry(), load_schema(migrations_dir()), mode=spec.mode,
                                           location_hint=lambda: f"t={clock.monotonic():.3f}s seed {spec.seed}")
             bus.add_observer(self.monitor)
             db.add_observer(self.monitor)
