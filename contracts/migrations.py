@@ -65,7 +65,7 @@ def parse_migrations(paths: Path | str | Iterable[Path | str], *, dialect: str =
     """Replay the migrations under ``paths`` (directories or ``.sql`` files) into a schema.
 
     ``dialect`` is ``questdb`` or ``postgres``; ``exclude`` are globs matched against each
-    file's name and path; ``order`` lists file names in the order the server applied files
+    file's name (``"*rollback*"``, ``"*.down.sql"``); ``order`` lists file names in the order the server applied files
     that share a number.  Returns the schema as far as it could be built and every finding
     (``schema.*`` for the files and DDL, ``sql.*`` for data statements inside migrations,
     which are checked against the schema as it stood at that point).
@@ -91,18 +91,18 @@ def migration_files(paths: Path | str | Iterable[Path | str], *, exclude: Sequen
                     order: Sequence[str] = ()) -> tuple[list[MigrationFile], list[MigrationError]]:
     """The files to apply, in order, and the problems that kept a file out or its place unknown."""
     problems: list[MigrationError] = []
-    candidates: list[Path] = []
+    candidates: list[tuple[Path, str]] = []  # each file with its name relative to its root, for globs
     for root in _as_paths(paths):
         if root.is_dir():
-            candidates.extend(sorted(path for path in root.iterdir() if path.suffix.lower() == ".sql"))
+            candidates.extend((path, path.name) for path in sorted(root.iterdir()) if path.suffix.lower() == ".sql")
         elif root.is_file():
-            candidates.append(root)
+            candidates.append((root, root.name))
         else:
             problems.append(MigrationError(str(root), 0, "a directory of migrations or a .sql file",
                                            "no such file or directory"))
     files: list[MigrationFile] = []
-    for path in candidates:
-        if any(fnmatch.fnmatch(path.name, glob) or fnmatch.fnmatch(path.as_posix(), glob) for glob in exclude):
+    for path, relative in candidates:
+        if any(fnmatch.fnmatch(relative, glob) for glob in exclude):
             continue
         match = _NUMBERED.match(path.name)
         if match is None:
@@ -119,7 +119,7 @@ def migration_files(paths: Path | str | Iterable[Path | str], *, exclude: Sequen
 def _ordered(files: list[MigrationFile], order: Sequence[str], problems: list[MigrationError]) -> list[MigrationFile]:
     """Sort by number; within one number, by position in ``order`` (every such file must be listed)."""
     position = {name: index for index, name in enumerate(order)}
-    names = {f.path.name for f in files} | {f.path.as_posix() for f in files}
+    names = {f.path.name for f in files}
     for name in order:
         if name not in names:
             problems.append(MigrationError(name, 0, "a migration file name in [tool.simwire.migrations] order",
@@ -150,7 +150,7 @@ def _ordered(files: list[MigrationFile], order: Sequence[str], problems: list[Mi
 
 
 def _place(item: MigrationFile, position: dict[str, int]) -> int | None:
-    return position.get(item.path.name, position.get(item.path.as_posix()))
+    return position.get(item.path.name)
 
 
 def _replay(paths: Path | str | Iterable[Path | str], *, dialect: str, exclude: Sequence[str],

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, Tokenizer, TokenType
+from sqlglot.tokens import Tokenizer, TokenType
 
 # QuestDB column types (https://questdb.com/docs/reference/sql/datatypes/).  GEOHASH and
 # DECIMAL carry a parenthesised argument; DOUBLE may be an array (``DOUBLE[]``).
@@ -200,7 +200,7 @@ def apply_each(schema: Schema, sql: str, *, source: str) -> Iterator[Applied]:
     (an unterminated comment or string) is one failure for the whole text.
     """
     try:
-        tokens = _words(Tokenizer().tokenize(sql))
+        tokens = _words(sql)
     except TokenError as error:
         line = _line_of_token_error(error, sql)
         yield Applied("", line, sql, MigrationError(source, line, "well-formed SQL text",
@@ -234,15 +234,26 @@ class _Word:
         return "" if self.quoted else self.text.upper()
 
 
-def _words(tokens: list[Token]) -> list[_Word]:
-    """sqlglot joins some keyword pairs (``PARTITION BY``) into one token; split them again."""
-    words = []
+def _words(sql: str, offset: int = 0, line: int = 0) -> list[_Word]:
+    """The words of ``sql`` (``offset``/``line``: where it sits in an enclosing text).
+
+    sqlglot joins some keyword pairs (``PARTITION BY``) into one token: they are split again.
+    After a command keyword it does not parse (``VACUUM``, ``RENAME``, ``SHOW``) it keeps the
+    rest of the statement as one string: that text is tokenized again, in place.
+    """
+    words: list[_Word] = []
+    tokens = Tokenizer().tokenize(sql)
+    command = False
     for token in tokens:
-        quoted = token.token_type in (TokenType.IDENTIFIER, TokenType.STRING)
-        if quoted:
-            words.append(_Word(token.text, token.line, True, token.start, token.end))
+        if command and token.token_type == TokenType.STRING:
+            start = sql.index(token.text, words[-1].end - offset + 1)
+            words.extend(_words(token.text, offset + start, line + sql.count("\n", 0, start)))
+        elif token.token_type in (TokenType.IDENTIFIER, TokenType.STRING):
+            words.append(_Word(token.text, token.line + line, True, token.start + offset, token.end + offset))
         else:
-            words.extend(_Word(part, token.line, False, token.start, token.end) for part in token.text.split())
+            words.extend(_Word(part, token.line + line, False, token.start + offset, token.end + offset)
+                         for part in token.text.split())
+        command = token.token_type in Tokenizer.COMMANDS
     return words
 
 
@@ -676,9 +687,6 @@ class _Statement:
             if wal and table.partition_by in (None, "NONE"):
                 raise MigrationError(self.source, line, "a partitioned table to convert to WAL",
                                      f"SET TYPE WAL on {table.name!r} (PARTITION BY NONE)")
-            if not wal and table.dedup_keys:
-                raise MigrationError(self.source, line, "DEDUP DISABLE before SET TYPE BYPASS WAL",
-                                     f"dedup keys on {table.name!r}")
             table.wal = wal  # applied by the server at its next restart; the model is the end state
             kind = "SET TYPE " + ("WAL" if wal else "BYPASS WAL")
         elif (self.peek(), self.peek(1)) in _STORAGE_ALTERATIONS:
@@ -786,7 +794,7 @@ def _check_table(table: Table, source: str, lines: dict[str, int]) -> None:
         raise MigrationError(source, line, "PARTITION BY HOUR|DAY|WEEK|MONTH|YEAR on a WAL table",
                              f"WAL with PARTITION BY {table.partition_by or 'NONE'}")
     if table.dedup_keys:
-        _check_dedup(table, table.dedup_keys, source, lines["dedup"])
+        _check_dedup(table, table.dedup_keys, source, lines.get("dedup", lines["table"]))
 
 
 def _check_dedup(table: Table, keys: tuple[str, ...], source: str, line: int) -> None:
