@@ -26,7 +26,7 @@ from contracts.postgres_migrations import apply_postgres
 from contracts.rules import rule, violation
 from contracts.schema import DATA_STATEMENTS, MigrationError, Schema, apply_each
 from contracts.sqlcheck import check_statement
-from contracts.violation import Severity, Violation
+from simwire.violation import Severity, Violation
 
 DIALECTS = ("questdb", "postgres")
 _NUMBERED = re.compile(r"^[Vv]?(\d+)(?:$|[^0-9])")

@@ -11,7 +11,7 @@ from contracts.migrations import load_schema, parse_migrations
 from contracts.schema import MigrationError
 from contracts.snapshots import render_schema
 from contracts.sqlcheck import check_statement
-from contracts.violation import Severity
+from simwire.violation import Severity
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 import sim
 from contracts.migrations import load_schema
 from contracts.schema import Schema
-from sim.questdb import DEFAULT_MIGRATIONS, SimQuestDB
+from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
 
 @pytest.fixture(params=["asyncio", "trio"])

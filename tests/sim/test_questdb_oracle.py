@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import sim
 from contracts.migrations import load_schema
-from sim.questdb import DEFAULT_MIGRATIONS, SimQuestDB
+from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
 SCHEMA = load_schema(DEFAULT_MIGRATIONS)
 T0 = datetime(2025, 1, 6)
