@@ -83,9 +83,16 @@ RULES: tuple[Rule, ...] = (
          "Its keys cannot be compared with the topic's fields.",
          "await self.bus.publish(topics.ORDER_CREATED, order.as_event())"),
     Rule("static.subscribe-unnamed", E, _STATIC,
-         "A subscribe call does not pass `component=` and `role=` as readable strings.",
-         "Required consumers are matched by role; an unnamed subscriber can never satisfy one.",
-         "await self.bus.subscribe(topics.SIGNAL_GENERATED, self._on_signal)"),
+         "A subscribe call passes `component=` or `role=` as something the scanner cannot read.",
+         "Required consumers are matched by role; a subscriber whose name cannot be read can never satisfy "
+         "one. (Passing neither is fine: the component is the handler's class and the role comes from "
+         "the registry's consumer entry.)",
+         "await self.bus.subscribe(topics.SIGNAL_GENERATED, self._on_signal, role=self.role_name)"),
+    Rule("static.topic-never-published", E, _STATIC,
+         "A topic is subscribed to, and no scanned code publishes it.",
+         "The handler never runs: an engine that never receives prices looks idle, not broken. Judged "
+         "only when every publish site's topic could be read.",
+         "await bus.subscribe(\"price_update\", self._on_price)   # publishers send \"price_updated\""),
     Rule("static.service-factory-missing", E, _CROSS,
          "A registry service names a factory that is not defined in the tree.",
          "The service's error policy cannot be checked, and the registry is out of date.",
@@ -338,6 +345,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 _BY_ID = {rule.id: rule for rule in RULES}
+
+RULES_DOC_URL = "https://github.com/simwire/simwire/blob/main/docs/rules.md"
+"""Where docs/rules.md is published; every finding links its rule's section there (SARIF helpUri)."""
+
+
+def help_uri(rule_id: str) -> str:
+    """The documentation of ``rule_id``: its section of docs/rules.md."""
+    return f"{RULES_DOC_URL}#{_anchor(rule(rule_id).id)}"
 
 
 def rule(rule_id: str) -> Rule:
