@@ -140,11 +140,10 @@ def _ordered(files: list[MigrationFile], order: Sequence[str], problems: list[Mi
                                                "(e.g. \"*rollback*\")", f"number {number} shared by {listed}"))
                 group = [f for f in group if f not in unlisted]
             group = sorted(group, key=lambda f: _place(f, position) or 0)
-        if previous is not None and number > previous + 1 and group:
-            problems.append(MigrationGap(str(group[0].path), 0, f"migration {previous + 1} next",
+        if previous is not None and number > previous + 1:
+            problems.append(MigrationGap(str(by_number[number][0].path), 0, f"migration {previous + 1} next",
                                          f"{number} (numbers {previous + 1}..{number - 1} are missing)"))
-        if group:
-            previous = number
+        previous = number
         ordered.extend(group)
     return ordered
 
