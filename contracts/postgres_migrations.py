@@ -155,11 +155,13 @@ class _Apply:
         return self.line
 
     def alter(self, tree: exp.Alter) -> str:
+        if tree.args.get("exists") and tree.this.name.lower() not in self.schema.tables:
+            return "ALTER TABLE"  # ALTER TABLE IF EXISTS on a table that is not there: nothing happens
         original = self.table(tree.this.name)
         table = dataclasses.replace(original, columns=dict(original.columns))
         kinds = []
         for action in tree.args.get("actions") or ():
-            kinds.append(self.action(table, action, exists=bool(tree.args.get("exists"))))
+            kinds.append(self.action(table, action))
         if table.name != original.name:
             del self.schema.tables[original.name]
             self.schema.tables[table.name] = original
@@ -167,7 +169,7 @@ class _Apply:
             setattr(original, attribute.name, getattr(table, attribute.name))
         return kinds[0] if len(kinds) == 1 else "ALTER TABLE"
 
-    def action(self, table: Table, action: exp.Expression, *, exists: bool) -> str:
+    def action(self, table: Table, action: exp.Expression) -> str:
         if isinstance(action, exp.ColumnDef):
             if action.args.get("exists") and action.name.lower() in table.columns:
                 return "ADD COLUMN"

@@ -626,7 +626,11 @@ class _Statement:
         elif table.partition_by not in (None, "NONE"):
             table.wal = True  # QuestDB's default for partitioned tables (cairo.wal.enabled.default)
         while self.pos < len(self.words):
-            if self.accept("TTL"):
+            if self.accept("WAL"):
+                table.wal = True
+            elif self.accept("BYPASS", "WAL"):
+                table.wal = False
+            elif self.accept("TTL"):
                 self.duration("a TTL (n HOURS|DAYS|WEEKS|MONTHS|YEARS)")
             elif self.accept("WITH"):
                 self.with_parameters()

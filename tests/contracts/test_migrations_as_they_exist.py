@@ -228,6 +228,8 @@ CREATE TABLE dead_letters (LIKE messages);
 ALTER TABLE dead_letters RENAME TO failures;
 CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.created_at := now(); RETURN NEW; END $$ LANGUAGE plpgsql;
 INSERT INTO messages (topic) VALUES ('boot');
+ALTER TABLE IF EXISTS gone ADD COLUMN x INT;
+DO $$ BEGIN RAISE NOTICE 'migrated'; END $$;
 """
 
 
