@@ -156,7 +156,8 @@ def check_lineage(registry: Registry, schema: Schema) -> list[Violation]:
             continue
         field_ = registry.topics[entry.topic].field_named(entry.field)
         assert field_ is not None  # the Registry validated its lineage on construction
-        storable = [t for t in field_.types if t == "none" or column.type in _STORABLE.get(t, ())]
+        base_type = column.type.split("(")[0]  # DECIMAL(12,2) stores what DECIMAL stores
+        storable = [t for t in field_.types if t == "none" or base_type in _STORABLE.get(t, ())]
         if len(storable) != len(field_.types):
             found.append(violation(
                 "contract.lineage-type", f"{entry.topic}.{entry.field} cannot be stored in "
@@ -177,8 +178,8 @@ def check_lineage(registry: Registry, schema: Schema) -> list[Violation]:
 # Field type -> column types that can hold it (times are float seconds converted by the writer).
 _STORABLE = {
     "str": ("SYMBOL", "STRING", "VARCHAR", "CHAR", "UUID", "IPV4"),
-    "float": ("DOUBLE", "FLOAT", "TIMESTAMP", "TIMESTAMP_NS", "DATE", "TIMESTAMPTZ"),
-    "int": ("LONG", "INT", "SHORT", "BYTE", "DOUBLE", "FLOAT", "TIMESTAMP", "DATE", "TIMESTAMPTZ"),
+    "float": ("DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "TIMESTAMP_NS", "DATE", "TIMESTAMPTZ"),
+    "int": ("LONG", "INT", "SHORT", "BYTE", "DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "DATE", "TIMESTAMPTZ"),
     "bool": ("BOOLEAN",),
     "dict": ("STRING", "VARCHAR", "JSON", "JSONB"),
     "list": ("STRING", "VARCHAR", "JSON", "JSONB"),

@@ -3,6 +3,7 @@ applies or is carried as a warning, refused ones name the accepted form, and not
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,19 @@ def test_load_schema_raises_on_errors_only(tmp_path):
 def test_an_unknown_dialect_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="dialect must be one of questdb, postgres, not 'mysql'"):
         parse_migrations(tmp_path, dialect="mysql")
+
+
+def test_lineage_into_postgres_columns_judges_their_types(tmp_path):
+    from contracts.registry import Field, Lineage, Registry, Topic
+    from contracts.sqlcheck import check_lineage
+
+    schema, _ = parse_migrations(migrations(tmp_path, {"001_init.sql": POSTGRES}), dialect="postgres")
+    schema.tables["messages"].columns["total"] = dataclasses.replace(
+        schema.tables["messages"].columns["attempts"], name="total", type="DECIMAL(12,2)")
+    topic = Topic("sent", (Field("at", ("float",)), Field("body", ("dict",)), Field("total", ("float",)),
+                           Field("topic", ("bool",))), producers=(), consumers=(), required_roles={})
+    registry = Registry("r", ("live",), {"sent": topic}, lineage=(
+        Lineage("sent", "at", "messages", "created_at"), Lineage("sent", "body", "messages", "body"),
+        Lineage("sent", "total", "messages", "total"), Lineage("sent", "topic", "messages", "topic")))
+    [wrong] = check_lineage(registry, schema)
+    assert (wrong.rule, wrong.location) == ("contract.lineage-type", "lineage sent.topic -> messages.topic")
