@@ -850,3 +850,12 @@ def _derived_columns(words: list[_Word], schema: Schema, where: str) -> dict[str
         name = alias or column.name
         columns[name] = Column(name, cast or column.type, where, column.indexed and cast is None)
     return columns
+
+
+def __getattr__(name: str) -> object:
+    """Point code written against the old ``contracts.schema.parse_migrations`` at its successors."""
+    if name == "parse_migrations":
+        raise ImportError("contracts.schema.parse_migrations moved to contracts.migrations: use "
+                          "load_schema(paths) for a Schema (the first error raises), or parse_migrations(paths, "
+                          "dialect=, exclude=, order=) for (schema, findings)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
