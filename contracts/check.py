@@ -86,8 +86,7 @@ def check(path: Path | str, registry: Registry | None, migrations: Path | str | 
                      "(set `registry` in [tool.simwire] or pass --registry)")
     judged_by = registry or NO_REGISTRY
     schema, found = _schema(_migrations_config(root, migrations), notes)
-    result = scan(root, _conventions(judged_by.conventions, config.bus), services=judged_by.services,
-                  callers=callers or config.callers, ports=config.ports, include=_include(root, config))
+    result = scan_code(root, registry, config, callers)
     found += result.violations
     found += registry_violations(result, registry) if registry is not None else registry_free_violations(result)
     if schema is not None:
@@ -103,6 +102,15 @@ def check(path: Path | str, registry: Registry | None, migrations: Path | str | 
         waived = replace(waived, baselined=known)
     return CheckReport(tuple(findings), result.files, time.perf_counter() - started, result,
                        registry.name if registry is not None else None, waived, tuple(notes))
+
+
+def scan_code(root: Path, registry: Registry | None, config: Config,
+              callers: tuple[Path | str, ...] = ()) -> ScanResult:
+    """The scan ``check`` runs (also what ``simwire wiring`` draws): the configured paths below
+    ``root``, ports and bus names, the registry's services and conventions."""
+    judged_by = registry or NO_REGISTRY
+    return scan(root, _conventions(judged_by.conventions, config.bus), services=judged_by.services,
+                callers=callers or config.callers, ports=config.ports, include=_include(root, config))
 
 
 def _conventions(base: BusConventions, bus: BusConfig) -> BusConventions:

@@ -61,6 +61,12 @@ RULES: tuple[Rule, ...] = (
          "Two tasks each holding one lock and waiting for the other deadlock (seed defect 5, ABBA).",
          "async with self._a:\n    async with self._b: ...\n# elsewhere\n"
          "async with self._b:\n    async with self._a: ..."),
+    Rule("static.check-then-act", E, _STATIC,
+         "State read under a lock is acted on after the lock was released across an `await` (lock narrowed).",
+         "Another task can change the state at the `await`: both tasks see \"no position\" and both open one, "
+         "or the second write overwrites the first (a lost update).",
+         "async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
+         "if position is None:\n    self._positions[symbol] = new_position"),
     Rule("static.factory-never-called", E, _STATIC,
          "A `create_*` factory method is defined but referenced nowhere in the tree.",
          "What it builds never runs: seed defect 1, `create_backtest_order_manager` was never called "

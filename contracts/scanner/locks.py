@@ -35,7 +35,7 @@ def lock_order_violations(code: CodeBase) -> list[Violation]:
     found = []
     for source in code.files:
         for cls in (n for n in source.nodes if isinstance(n, ast.ClassDef)):
-            locks = _lock_attributes(cls)
+            locks = lock_attributes(cls)
             if locks:
                 reentrant = _reentrant_locks(cls)
                 edges = [e for e in _edges(code, source, cls, locks) if not (e.held == e.taken in reentrant)]
@@ -43,7 +43,7 @@ def lock_order_violations(code: CodeBase) -> list[Violation]:
     return found
 
 
-def _lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
+def lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
     names = set()
     for node in ast.walk(cls):
         if not isinstance(node, ast.Assign | ast.AnnAssign):

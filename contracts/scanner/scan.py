@@ -7,6 +7,7 @@ from pathlib import Path
 from contracts.config import DEFAULT_PORTS
 from contracts.registry.model import BusConventions, Service
 from contracts.rules import violation
+from contracts.scanner.atomicity import check_then_act_violations
 from contracts.scanner.awaits import unawaited_calls
 from contracts.scanner.bus_sites import publish_sites, subscribe_sites
 from contracts.scanner.determinism import nondeterminism_sources
@@ -55,6 +56,7 @@ def scan(root: Path | str, conventions: BusConventions | None = None, *,
     found += uncalled_factory_violations(factories)
     found += unawaited_calls(code)
     found += lock_order_violations(code)
+    found += check_then_act_violations(code)
     found += service_policy_violations(code, services)
     found += nondeterminism_sources(code, ports)
     return ScanResult(

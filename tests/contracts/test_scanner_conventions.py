@@ -233,3 +233,55 @@ def test_calls_through_typed_locals_and_attributes_are_resolved(tmp_path) -> Non
     """))
     flagged = [(v.location, v.details["function"]) for v in result.violations]
     assert flagged == [("mod.py:21", "stop"), ("mod.py:23", "stop"), ("mod.py:24", "stop"), ("mod.py:25", "stop")]
+
+
+# -- check-then-act across an await (lock narrowing) -------------------------------------------
+
+
+ATOMIC = """
+    import asyncio
+
+    class Book:
+        def __init__(self):
+            self._lock = asyncio.Lock()
+            self._positions = {}
+            self._balance = 0.0
+
+        async def _log(self, what):
+            pass
+
+        def _store(self, symbol, position):
+            self._positions[symbol] = position
+
+        async def open(self, symbol):
+            <body>
+"""
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    # narrowed: the check under the lock, the act after an await outside it
+    ("async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
+     "if position is None:\n    self._positions[symbol] = 1", ["mod.py:18"]),
+    # lost update through a helper that writes the same state
+    ("async with self._lock:\n    position = self._positions.get(symbol)\n"
+     "if position is None:\n    await self._log(symbol)\n    self._store(symbol, 1)", ["mod.py:18"]),
+    ("async with self._lock:\n    balance = self._balance\nawait self._log(symbol)\nself._balance = balance - 1",
+     ["mod.py:18"]),
+    # correct: read and act under one lock
+    ("async with self._lock:\n    position = self._positions.get(symbol)\n    await self._log(symbol)\n"
+     "    if position is None:\n        self._positions[symbol] = 1", []),
+    # no await between release and act: nothing can interleave in asyncio
+    ("async with self._lock:\n    position = self._positions.get(symbol)\n"
+     "if position is None:\n    self._positions[symbol] = 1\nawait self._log(symbol)", []),
+    # re-checked under the lock again after the await
+    ("async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
+     "async with self._lock:\n    if position is None and symbol not in self._positions:\n"
+     "        self._positions[symbol] = 1", []),
+    # the value is only reported, not acted on
+    ("async with self._lock:\n    count = len(self._positions)\nawait self._log(count)", []),
+])
+def test_check_then_act_across_an_await(tmp_path, body, expected) -> None:
+    from tests.contracts.test_scanner import fill
+
+    result = scan(code(tmp_path, mod=fill(ATOMIC, body=body)))
+    assert [v.location for v in result.violations if v.rule == "static.check-then-act"] == expected

@@ -19,6 +19,7 @@ from typing import Any
 
 from contracts.config import Config, ConfigError, MigrationsConfig, find_config, load_config
 from contracts.registry import Registry, RegistryError, load_registry
+from contracts.scanner.model import ScanResult
 
 USAGE = 2
 FORMATS = ("text", "json", "sarif")
@@ -62,6 +63,12 @@ class Target:
     config: Config
     judged: bool = True
     migrations: MigrationsConfig | None = None
+
+    def scan(self) -> ScanResult:
+        """The scan ``simwire check`` runs on this target (configured paths, ports, bus names)."""
+        from contracts.check import scan_code
+
+        return scan_code(self.path, self.registry if self.judged else None, self.config, self.callers)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +180,11 @@ def main(args: argparse.Namespace) -> int:
         _usage("check", "--baseline-write needs --baseline FILE (or `baseline` in [tool.simwire])")
         return USAGE
     known: Counter[str] | None = None
+    if args.baseline is None and baseline_file is not None and not baseline_file.exists():
+        # Configured but not written yet (the state right after `simwire init`): nothing is known.
+        print(f"simwire check: note: baseline {baseline_file} does not exist yet; every finding is new "
+              "(record today's with --baseline-write)", file=sys.stderr)
+        baseline_file = None if not args.baseline_write else baseline_file
     if baseline_file is not None and not args.baseline_write:
         try:
             known = read_baseline(baseline_file)
