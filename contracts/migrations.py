@@ -195,8 +195,10 @@ def _severity(problem: MigrationError) -> Severity:
 
 
 def _as_violation(problem: MigrationError) -> Violation:
-    return violation(problem.rule, _MESSAGES[problem.rule], location=problem.location, expected=problem.expected,
-                     seen=problem.seen)
+    message = _MESSAGES[problem.rule]
+    if problem.rule == "schema.migration-error" and not problem.line:
+        message = "migration file cannot be used (its name, number, place or encoding); skipped, the rest goes on"
+    return violation(problem.rule, message, location=problem.location, expected=problem.expected, seen=problem.seen)
 
 
 def _as_paths(paths: Path | str | Iterable[Path | str]) -> list[Path]:
