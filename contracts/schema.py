@@ -474,6 +474,21 @@ class _Statement:
             if not self.select_columns(schema, table):
                 schema.unmodelled.setdefault(name, table.source)
                 raise self.unmodelled("CREATE TABLE ... AS (a query the model cannot derive columns from)")
+            while self.accept(","):  # , CAST(col AS type) | , INDEX(col ...): QuestDB's retyping after AS
+                if self.peek() == "INDEX":
+                    self.index_clause(table)
+                    continue
+                self.expect("CAST", "(")
+                line = self.line()
+                column = self.name("a column of the query")
+                self.expect("AS")
+                if column not in table.columns:
+                    raise MigrationError(self.source, line, f"a column of the query of {name!r}",
+                                         f"unknown column {column!r}")
+                new_type = self.column_type()
+                indexed = self.column_options(new_type)
+                self.expect(")")
+                table.columns[column] = dataclasses.replace(table.columns[column], type=new_type, indexed=indexed)
         elif self.accept("(", "LIKE"):
             like = self.existing_table(schema, "the table to copy (LIKE)")
             self.expect(")")

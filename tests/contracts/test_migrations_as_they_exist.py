@@ -50,8 +50,8 @@ ALTER TABLE orders RENAME COLUMN quantity TO qty;
 ALTER TABLE orders ADD COLUMN session_id SYMBOL CAPACITY 2048 CACHE;
 ALTER TABLE orders DROP COLUMN price;
 CREATE TABLE orders_copy (LIKE orders);
-CREATE TABLE orders_slim AS (SELECT order_id, cast(qty AS FLOAT) AS size, timestamp FROM orders)
-    timestamp(timestamp) PARTITION BY DAY;
+CREATE TABLE orders_slim AS (SELECT order_id, cast(qty AS FLOAT) AS size, symbol, timestamp FROM orders),
+    CAST(size AS DOUBLE), INDEX(symbol CAPACITY 256) timestamp(timestamp) PARTITION BY DAY;
 RENAME TABLE orders_copy TO orders_archive;
 TRUNCATE TABLE orders_archive;
 REINDEX TABLE orders COLUMN symbol LOCK EXCLUSIVE;
@@ -85,7 +85,8 @@ def test_every_statement_questdb_accepts_applies_or_leaves_the_model_alone(tmp_p
     assert schema.tables["orders_archive"].dedup_keys == orders.dedup_keys
     slim = schema.tables["orders_slim"]
     assert [(c.name, c.type) for c in slim.columns.values()] == [
-        ("order_id", "SYMBOL"), ("size", "FLOAT"), ("timestamp", "TIMESTAMP")]
+        ("order_id", "SYMBOL"), ("size", "DOUBLE"), ("symbol", "SYMBOL"), ("timestamp", "TIMESTAMP")]
+    assert slim.columns["symbol"].indexed
     assert slim.designated_timestamp == "timestamp"
 
 
