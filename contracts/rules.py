@@ -319,7 +319,7 @@ RULES: tuple[Rule, ...] = (
          "the form it accepts.", "The migration fails on the real server at that statement, and every later "
          "one with it.", "CREATE INDEX orders_symbol ON orders (symbol);   -- ALTER TABLE ... ADD INDEX"),
     Rule("schema.not-modelled", W, _SCHEMA, "A migration statement the server accepts that the schema model "
-         "does not follow (a view, COPY, a user).", "Queries on what it created are reported as unchecked, "
+         "does not follow (a view, COPY).", "Queries on what it created are reported as unchecked, "
          "not judged against a guess.", "CREATE MATERIALIZED VIEW prices_1h AS (SELECT ...) SAMPLE BY 1h;"),
     Rule("schema.empty-migration", W, _SCHEMA, "A migration file holds no statement.",
          "Usually a file committed before its content, or a statement lost in a merge.",

@@ -46,10 +46,13 @@ PARTITION_UNITS = ("NONE", "HOUR", "DAY", "WEEK", "MONTH", "YEAR")
 _DURATION_UNITS = ("US", "MS", "S", "M", "H", "D")
 _TTL_UNITS = ("HOUR", "DAY", "WEEK", "MONTH", "YEAR", "H", "D", "W", "M", "Y")
 
-# Statements QuestDB accepts that do not shape tables the model knows (warned, then skipped).
-_ACCEPTED_UNMODELLED = ("COPY", "BACKUP", "CHECKPOINT", "SNAPSHOT", "GRANT", "REVOKE", "SET", "SHOW", "EXPLAIN",
-                        "CANCEL", "REFRESH", "ASSUME", "EXIT", "ADD", "REMOVE", "COMPILE")
-_ACCEPTED_CREATE = ("USER", "GROUP", "SERVICE")
+# Statements QuestDB accepts that cannot change a table's columns (access, backups, session
+# settings, view refreshes): applied silently, as no-ops.
+_NO_TABLE_EFFECT = ("CHECKPOINT", "SNAPSHOT", "BACKUP", "CANCEL", "REFRESH", "GRANT", "REVOKE", "ASSUME", "EXIT",
+                    "SHOW", "EXPLAIN", "SET", "COMPILE", "ADD", "REMOVE")
+# Statements QuestDB accepts that may fill or create tables in ways the model cannot follow (warned).
+_ACCEPTED_UNMODELLED = ("COPY",)
+_ACCOUNTS = ("USER", "GROUP", "SERVICE")
 # PostgreSQL objects QuestDB has no equivalent of: what the statement would have needed.
 _REFUSED_CREATE = {"SEQUENCE": "sequences (ids come from the application)", "EXTENSION": "extensions",
                    "TRIGGER": "triggers", "FUNCTION": "user functions", "PROCEDURE": "procedures",
@@ -371,6 +374,11 @@ class _Statement:
             return self.create(schema)
         if self.accept("ALTER", "TABLE"):
             return self.alter_table(schema)
+        accounts = first in ("ALTER", "DROP") and self.peek(1) in _ACCOUNTS
+        view = first == "ALTER" and self.peek(1) in ("MATERIALIZED", "VIEW")
+        if accounts or view or first in _NO_TABLE_EFFECT:
+            self.rest()  # accounts, grants, backups, views (reported when created): no column changes
+            return " ".join(word.text.upper() for word in self.words[:2])
         if first == "DROP":
             return self.drop(schema)
         if self.accept("RENAME", "TABLE"):
@@ -419,8 +427,9 @@ class _Statement:
             name = self.name("a view name")
             schema.unmodelled.setdefault(name, self.where(self.words[0].line))
             raise self.unmodelled("CREATE VIEW")
-        if kind in _ACCEPTED_CREATE:
-            raise self.unmodelled(f"CREATE {kind}")
+        if kind in _ACCOUNTS:
+            self.rest()
+            return f"CREATE {kind}"
         if kind in _REFUSED_CREATE:
             raise self.refuse(f"CREATE {kind}", "CREATE TABLE; QuestDB has no " + _REFUSED_CREATE[kind])
         raise self.fail("TABLE, MATERIALIZED VIEW or VIEW after CREATE")
@@ -448,8 +457,6 @@ class _Statement:
             schema.unmodelled.pop(self.name("a view name"), None)
             self.rest()
             return "DROP VIEW"
-        if self.peek() in _ACCEPTED_CREATE:
-            raise self.unmodelled(f"DROP {self.peek()}")
         raise self.fail("TABLE, ALL TABLES or VIEW after DROP")
 
     def rename_table(self, schema: Schema) -> str:

@@ -57,6 +57,11 @@ TRUNCATE TABLE orders_archive;
 REINDEX TABLE orders COLUMN symbol LOCK EXCLUSIVE;
 BEGIN;
 COMMIT;
+CHECKPOINT CREATE;
+CHECKPOINT RELEASE;
+GRANT SELECT ON orders TO auditor;
+SET search_path = public;
+SNAPSHOT PREPARE;
 """
 
 
@@ -190,7 +195,8 @@ def test_unmodelled_statements_are_warnings_and_queries_on_them_unchecked(tmp_pa
         "001_create.sql": CREATE,
         "002_view.sql": "CREATE MATERIALIZED VIEW orders_1h AS (SELECT symbol, count() FROM orders SAMPLE BY 1h) "
                         "PARTITION BY DAY;\nCOPY orders FROM 'orders.csv';\n"
-                        "CREATE TABLE odd AS (SELECT 1 + 1 FROM orders);",
+                        "CREATE TABLE odd AS (SELECT 1 + 1 FROM orders);\n"
+                        "ALTER MATERIALIZED VIEW orders_1h SET TTL 7 DAYS;\nCREATE USER auditor WITH PASSWORD 'x';",
     }))
     assert [(v.rule, v.severity.value) for v in findings] == [("schema.not-modelled", "warning")] * 3
     for name in ("orders_1h", "odd"):
