@@ -54,10 +54,10 @@ class MigrationGap(MigrationError):
 
 @dataclass(frozen=True)
 class MigrationFile:
-    """One migration: its path and the number that places it."""
+    """One migration: its path and the number that places it (None: its name has none)."""
 
     path: Path
-    number: int
+    number: int | None
 
 
 def parse_migrations(paths: Path | str | Iterable[Path | str], *, dialect: str = "questdb",
@@ -65,10 +65,11 @@ def parse_migrations(paths: Path | str | Iterable[Path | str], *, dialect: str =
     """Replay the migrations under ``paths`` (directories or ``.sql`` files) into a schema.
 
     ``dialect`` is ``questdb`` or ``postgres``; ``exclude`` are globs matched against each
-    file's name (``"*rollback*"``, ``"*.down.sql"``); ``order`` lists file names in the order the server applied files
-    that share a number.  Returns the schema as far as it could be built and every finding
-    (``schema.*`` for the files and DDL, ``sql.*`` for data statements inside migrations,
-    which are checked against the schema as it stood at that point).
+    file's name (``"*rollback*"``, ``"*.down.sql"``); ``order`` lists file names in the order the
+    server applied them: files that share a number are placed by it, and when it lists every
+    file it is the whole order (names without numbers included).  Returns the schema as far as
+    it could be built and every finding (``schema.*`` for the files and DDL, ``sql.*`` for data
+    statements inside migrations, checked against the schema as it stood at that point).
     """
     schema, problems, found = _replay(paths, dialect=dialect, exclude=exclude, order=order)
     return schema, [_as_violation(problem) for problem in problems] + found
@@ -102,30 +103,39 @@ def migration_files(paths: Path | str | Iterable[Path | str], *, exclude: Sequen
                                            "no such file or directory"))
     files: list[MigrationFile] = []
     for path, relative in candidates:
-        if any(fnmatch.fnmatch(relative, glob) for glob in exclude):
-            continue
-        match = _NUMBERED.match(path.name)
-        if match is None:
-            problems.append(MigrationError(str(path), 0, "a file name starting with its number (001_create_orders"
-                                           ".sql), or the file in [tool.simwire.migrations] exclude", repr(path.name)))
-            continue
-        files.append(MigrationFile(path, int(match.group(1))))
+        if not any(fnmatch.fnmatch(relative, glob) for glob in exclude):
+            match = _NUMBERED.match(path.name)
+            files.append(MigrationFile(path, int(match.group(1)) if match else None))
     if not files and not problems:
         problems.append(MigrationError(", ".join(str(p) for p in _as_paths(paths)) or "(no paths)", 0,
                                        "at least one numbered .sql migration", "none"))
-    return _ordered(files, order, problems), problems
+    _unknown_in_order(files, order, problems)
+    if order and {f.path.name for f in files} <= set(order):
+        # Every migration is listed: the list is the order, numbers or not.
+        position = {name: index for index, name in enumerate(order)}
+        return sorted(files, key=lambda f: position[f.path.name]), problems
+    for item in files:
+        if item.number is None:
+            problems.append(MigrationError(str(item.path), 0, "a file name starting with its number (001_create_orders"
+                                           ".sql), the file in [tool.simwire.migrations] exclude, or every migration "
+                                           "listed in its order", repr(item.path.name)))
+    return _ordered([f for f in files if f.number is not None], order, problems), problems
 
 
-def _ordered(files: list[MigrationFile], order: Sequence[str], problems: list[MigrationError]) -> list[MigrationFile]:
-    """Sort by number; within one number, by position in ``order`` (every such file must be listed)."""
-    position = {name: index for index, name in enumerate(order)}
+def _unknown_in_order(files: list[MigrationFile], order: Sequence[str], problems: list[MigrationError]) -> None:
     names = {f.path.name for f in files}
     for name in order:
         if name not in names:
             problems.append(MigrationError(name, 0, "a migration file name in [tool.simwire.migrations] order",
                                            "no such migration (excluded, or misspelt)"))
+
+
+def _ordered(files: list[MigrationFile], order: Sequence[str], problems: list[MigrationError]) -> list[MigrationFile]:
+    """Sort by number; within one number, by position in ``order`` (every such file must be listed)."""
+    position = {name: index for index, name in enumerate(order)}
     by_number: dict[int, list[MigrationFile]] = {}
     for item in files:
+        assert item.number is not None  # unnumbered files were reported by the caller
         by_number.setdefault(item.number, []).append(item)
     ordered = []
     previous = None

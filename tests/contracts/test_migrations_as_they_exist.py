@@ -163,6 +163,17 @@ def test_rollback_files_sharing_a_number_need_exclude_or_order(tmp_path):
     assert (typo.location, typo.seen) == ("002_ad.sql", "no such migration (excluded, or misspelt)")
 
 
+def test_an_order_listing_every_file_is_the_whole_order_numbers_or_not(tmp_path):
+    migrations(tmp_path, {"schema.sql": CREATE, "later.sql": "ALTER TABLE orders ADD COLUMN x INT;",
+                          "001_drop_x.sql": "ALTER TABLE orders DROP COLUMN x;"})
+    schema, findings = parse_migrations(tmp_path, order=["schema.sql", "later.sql", "001_drop_x.sql"])
+    assert findings == [] and "x" not in schema.tables["orders"].columns
+    _, findings = parse_migrations(tmp_path, order=["schema.sql", "later.sql"])
+    assert [(Path(v.location).name, v.seen) for v in findings] == [
+        ("later.sql", "'later.sql'"), ("schema.sql", "'schema.sql'"), ("001_drop_x.sql:1", "unknown table 'orders'")]
+    assert "every migration listed in its order" in findings[0].expected
+
+
 def test_file_problems_are_findings_naming_the_file(tmp_path):
     assert found(tmp_path, {
         "001_create.sql": "\ufeff" + CREATE,  # a byte-order mark is UTF-8, not an error
