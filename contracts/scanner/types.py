@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,20 +52,38 @@ def receiver_type(code: CodeBase, source: SourceFile, expr: ast.expr, at: ast.AS
 def attribute_type(code: CodeBase, source: SourceFile, cls: ast.ClassDef, attr: str,
                    depth: int = 0) -> TypeRef | None:
     """``self.attr``'s class from the class body: an annotation, or an assignment in a method."""
-    from contracts.scanner.source import FunctionNode
 
     for node in cls.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == attr:
             return annotation_type(code, node.annotation)
+    for method, node in _self_assignments(cls).get(attr, ()):
+        if isinstance(node, ast.AnnAssign):
+            return annotation_type(code, node.annotation)
+        found = _value_type(code, source, method, node.value, node.lineno, depth=depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _self_assignments(cls: ast.ClassDef) -> dict[str, list[tuple[FunctionNode, ast.Assign | ast.AnnAssign]]]:
+    """``self.attr = ...`` / ``self.attr: T`` in the class's methods, by attribute (walked once)."""
+    from contracts.scanner.source import FunctionNode
+
+    found: dict[str, list[tuple[FunctionNode, ast.Assign | ast.AnnAssign]]] = {}
     for method in (n for n in cls.body if isinstance(n, FunctionNode)):
         for node in ast.walk(method):
-            if isinstance(node, ast.AnnAssign) and _is_self_attr(node.target, attr):
-                return annotation_type(code, node.annotation)
-            if isinstance(node, ast.Assign) and any(_is_self_attr(t, attr) for t in node.targets):
-                found = _value_type(code, source, method, node.value, node.lineno, depth=depth + 1)
-                if found is not None:
-                    return found
-    return None
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Attribute):
+                targets: list[ast.expr] = [node.target]
+            elif isinstance(node, ast.Assign):
+                targets = node.targets
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "self":
+                    found.setdefault(target.attr, []).append((method, node))
+    return found
 
 
 def annotation_type(code: CodeBase, annotation: ast.expr | None) -> TypeRef | None:
@@ -92,14 +111,13 @@ def _local_type(code: CodeBase, source: SourceFile, function: FunctionNode, name
     if depth > 6:
         return None
     latest: tuple[int, TypeRef | None] | None = None
-    for node in ast.walk(function):
-        lineno = getattr(node, "lineno", 0)
-        if lineno >= line or (latest is not None and lineno < latest[0]):
+    for node in _local_assignments(function).get(name, ()):
+        if node.lineno >= line or (latest is not None and node.lineno < latest[0]):
             continue
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
-            latest = (lineno, annotation_type(code, node.annotation))
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            latest = (lineno, _value_type(code, source, function, node.value, lineno, depth + 1))
+        if isinstance(node, ast.AnnAssign):
+            latest = (node.lineno, annotation_type(code, node.annotation))
+        else:
+            latest = (node.lineno, _value_type(code, source, function, node.value, node.lineno, depth + 1))
     if latest is not None:
         return latest[1]
     args = function.args
@@ -107,6 +125,20 @@ def _local_type(code: CodeBase, source: SourceFile, function: FunctionNode, name
         if arg.arg == name:
             return annotation_type(code, arg.annotation)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _local_assignments(function: FunctionNode) -> dict[str, list[ast.Assign | ast.AnnAssign]]:
+    """``name = ...`` / ``name: T = ...`` in the function, by name (walked once)."""
+    found: dict[str, list[ast.Assign | ast.AnnAssign]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found.setdefault(node.target.id, []).append(node)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(node)
+    return found
 
 
 def _value_type(code: CodeBase, source: SourceFile, function: FunctionNode, value: ast.expr, line: int,

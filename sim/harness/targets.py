@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,7 +27,7 @@ def resolve(spec: str) -> Callable[[], Main]:
     if not sep or not module_name or not attribute:
         raise TargetError(f"target {spec!r}: expected 'module:function', e.g. 'tests.kernel.programs:lost_update'")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_from_cwd(module_name)
     except ImportError as error:
         raise TargetError(f"target {spec!r}: cannot import module {module_name!r}: {error}") from error
     obj: Any = module
@@ -39,6 +41,16 @@ def resolve(spec: str) -> Callable[[], Main]:
     if callable(obj):
         return obj  # type: ignore[no-any-return]
     raise TargetError(f"target {spec!r}: {attribute!r} is a {type(obj).__name__}, not a function")
+
+
+def _import_from_cwd(module_name: str) -> Any:
+    """Import as ``python -m`` would: the current directory first on the path, so a user's
+    ``simwire replay --target app.sim:main`` finds ``app`` where they stand (a console script's
+    path starts at its own directory instead)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    return importlib.import_module(module_name)
 
 
 def spec_of(function: Callable[..., Any]) -> str | None:
