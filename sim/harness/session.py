@@ -181,12 +181,12 @@ class SessionDriver:
 
     def _monitor(self, registry: Any, migrations: Any) -> Any:
         from contracts.monitor import RuntimeMonitor
-        from contracts.schema import parse_migrations
+        from contracts.migrations import load_schema
 
         assert self.ports is not None
         clock, seed = self.ports.clock, self.spec.seed
         hint = (lambda: f"t={clock.monotonic():.3f}s seed {seed}") if self.world.simulated else None
-        schema = parse_migrations(migrations) if migrations is not None else None
+        schema = load_schema(migrations) if migrations is not None else None
         return RuntimeMonitor(registry, schema, mode=self.spec.mode, location_hint=hint)
 
 

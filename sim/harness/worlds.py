@@ -116,7 +116,7 @@ class RealWorld:
                           scope: tuple[str, list[str]] | None) -> dict[str, list[dict[str, Any]]]:
         """The rows of this run only (a real server keeps earlier runs): ``scope`` filters them;
         then the world's own check, the live schema against the migrations."""
-        from contracts.schema import parse_migrations
+        from contracts.migrations import load_schema
         from sim.harness.realdb import compare_schema, live_schema
 
         contents: dict[str, list[dict[str, Any]]] = {}
@@ -134,7 +134,7 @@ class RealWorld:
                                for r in await connection.fetch(f"SELECT * FROM {name} WHERE {column} = $1", value)]
                 contents[name] = [dict(record.items()) for record in records]
         if self._migrations is not None:
-            self._schema_findings = compare_schema(parse_migrations(self._migrations), await live_schema(db),
+            self._schema_findings = compare_schema(load_schema(self._migrations), await live_schema(db),
                                                    dialect=db.dialect, where=self.dsn)
         return contents
 
