@@ -1,6 +1,6 @@
 """``check(path)``: the whole static and schema check of one code base, as ``simwire check`` runs it.
 
-1. Parse the migrations into the schema model (a broken migration is ``schema.migration-error``).
+1. Replay the migrations into the schema model (``contracts.migrations``: each bad statement is a finding).
 2. Scan the source (``contracts.scanner``): sites plus the registry-free rules.
 3. Cross-check the sites with the registry (payloads, handler reads, roles, services); with no
    registry, only the registry-independent cross-checks run (handler reads against what the
@@ -16,7 +16,6 @@ registry, its migrations and its :class:`~contracts.config.Config`.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -26,11 +25,11 @@ from typing import Any
 from contracts.baseline import new_findings
 from contracts.config import BusConfig, Config, MigrationsConfig
 from contracts.findings import Finding, Waived, triage
+from contracts.migrations import parse_migrations
 from contracts.registry import BusConventions, Registry
-from contracts.rules import violation
 from contracts.scanner import ScanResult, registry_free_violations, registry_violations, scan
 from contracts.scanner.model import violation_order
-from contracts.schema import MigrationError, Schema, parse_migrations
+from contracts.schema import Schema
 from contracts.sqlcheck import check_lineage, check_statement
 from simwire.violation import Severity, Violation
 
@@ -149,26 +148,10 @@ def _schema(migrations: MigrationsConfig | None, notes: list[str]) -> tuple[Sche
         notes.append("no migrations: SQL statements were not checked against a schema "
                      "(set [tool.simwire.migrations] paths or pass --migrations)")
         return None, []
-    parameters = inspect.signature(parse_migrations).parameters
-    if "dialect" in parameters:
-        # The configurable parser (dialects, excludes, explicit order) returns its findings
-        # instead of raising on the first; see contracts/schema.py.
-        schema, findings = parse_migrations(list(migrations.paths), dialect=migrations.dialect,
-                                            exclude=migrations.exclude, order=migrations.order)
-        return schema, list(findings)
-    if len(migrations.paths) != 1 or migrations.dialect != "questdb" or migrations.exclude or migrations.order:
-        return None, [violation(
-            "schema.migration-error", "this build's migration parser reads one QuestDB directory only",
-            location=str(migrations.paths[0]), expected="one path, dialect questdb, no exclude/order",
-            seen=f"{len(migrations.paths)} path(s), dialect {migrations.dialect}",
-        )]
-    try:
-        return parse_migrations(migrations.paths[0]), []
-    except MigrationError as error:
-        return None, [violation(
-            "schema.migration-error", "the migrations cannot be applied, so no SQL was checked",
-            location=f"{error.file}:{error.line}", expected=error.expected, seen=error.seen,
-        )]
+    # Every statement is applied or reported with file:line; one bad statement hides nothing,
+    # so the SQL is still checked against what the rest built (contracts/migrations.py).
+    return parse_migrations(list(migrations.paths), dialect=migrations.dialect,
+                            exclude=migrations.exclude, order=migrations.order)
 
 
 def _unique(found: list[Violation]) -> list[Violation]:

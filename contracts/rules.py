@@ -311,9 +311,22 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
          "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
          "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
-    Rule("schema.migration-error", E, _SCHEMA, "A migration file cannot be parsed or applied.",
-         "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too.",
+    Rule("schema.migration-error", E, _SCHEMA, "A migration file or statement cannot be parsed or applied.",
+         "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too. "
+         "The statement is skipped and the rest still applies, so one bad statement hides nothing else.",
          "CREATE TABLE t (ts TIMESTAMP) timestamp(missing);"),
+    Rule("schema.refused-statement", E, _SCHEMA, "A migration statement QuestDB refuses; the finding names "
+         "the form it accepts.", "The migration fails on the real server at that statement, and every later "
+         "one with it.", "CREATE INDEX orders_symbol ON orders (symbol);   -- ALTER TABLE ... ADD INDEX"),
+    Rule("schema.not-modelled", W, _SCHEMA, "A migration statement the server accepts that the schema model "
+         "does not follow (a view, COPY).", "Queries on what it created are reported as unchecked, "
+         "not judged against a guess.", "CREATE MATERIALIZED VIEW prices_1h AS (SELECT ...) SAMPLE BY 1h;"),
+    Rule("schema.empty-migration", W, _SCHEMA, "A migration file holds no statement.",
+         "Usually a file committed before its content, or a statement lost in a merge.",
+         "007_add_index.sql containing only a comment"),
+    Rule("schema.migration-gap", W, _SCHEMA, "Migration numbers skip a value.",
+         "A migration was deleted or not committed yet: the order on disk may not be the server's.",
+         "001_create.sql, 003_add_column.sql"),
     # -- live schema: a real server compared with the schema model ---------------------------
     Rule("schema.live-table-missing", E, _LIVE, "A table of the migrations is not on the server.",
          "The system's first write to it fails in production; the migrations were not applied, or were "

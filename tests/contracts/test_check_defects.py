@@ -45,14 +45,14 @@ def test_unreachable_consumer_names_the_dead_factory(tmp_path) -> None:
     assert missing.details["modes"] == ["backtest", "paper"]
 
 
-def test_broken_migration_is_one_finding_and_sql_is_not_checked(tmp_path) -> None:
+def test_broken_migration_statement_is_one_finding_and_the_rest_still_applies(tmp_path) -> None:
     migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    (migrations / "001_broken.sql").write_text("CREATE TABLE t (ts TIMESTAMP) timestamp(missing);\n")
+    shutil.copytree(MIGRATIONS, migrations)
+    (migrations / "002_broken.sql").write_text("CREATE TABLE t (ts TIMESTAMP) timestamp(missing);\n")
     report = check(CLEAN, fixture_registry(), migrations)
-    [finding] = report.violations
+    [finding] = report.violations  # the clean code's SQL is still checked, against 001's tables
     assert finding.rule == "schema.migration-error"
-    assert finding.location.startswith(str(migrations / "001_broken.sql"))
+    assert finding.location == f"{migrations / '002_broken.sql'}:1"
 
 
 def test_seed_defect_1_on_a_copy_of_the_real_system(tmp_path) -> None:

@@ -12,8 +12,7 @@ import json
 from typing import Any
 
 from sim.cli.commands.check import USAGE, add_target_options, resolve_target
-
-MODES = ("backtest", "paper", "live")
+from sim.harness.spec import MODES
 
 
 def register(subparsers: Any) -> None:
