@@ -32,7 +32,11 @@ from sim.kernel.unawaited import UnawaitedWatch
 
 T = TypeVar("T")
 
-POLICIES = ("fifo", "random", "pct")
+POLICIES = ("fifo", "random", "shuffle", "pct")
+"""``random`` is the random walk (one draw per step among all ready tasks), ``shuffle`` the
+older per-batch shuffle; see docs/kernel.md for how to choose."""
+_TRIO_MODES = {"fifo": "walk", "random": "walk", "shuffle": "batch", "pct": "pct"}
+"""``fifo`` with explicit ``choices``/``schedule`` walks like ``random`` (without, it never draws)."""
 KERNELS = ("asyncio", "trio")
 
 
@@ -71,8 +75,6 @@ def run(
         raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    if kernel == "trio" and policy == "pct":
-        raise ValueError("policy 'pct' needs the asyncio kernel (trio runs whole batches; see docs/kernel.md)")
     if not callable(main):
         raise TypeError(f"sim.run expects a coroutine function (called with no arguments), got {main!r}")
     source: ChoiceSource | None
@@ -105,6 +107,7 @@ def run(
             try:
                 outcome, _ = run_on_asyncio(
                     main, choices=recorder, pct=pct, record=trace, lockdep=lockdep, max_steps=max_steps,
+                    walk=policy in ("random", "fifo"),
                 )
             finally:
                 io_guard.restore()
@@ -113,6 +116,7 @@ def run(
 
             outcome = run_on_trio(
                 main, choices=recorder, record=trace, lockdep=lockdep, max_steps=max_steps,
+                mode=_TRIO_MODES[policy], pct=pct,
             )
     finally:
         if lockdep is not None:

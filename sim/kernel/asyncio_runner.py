@@ -36,9 +36,10 @@ def run_on_asyncio(
     record: bool,
     lockdep: LockDep | None,
     max_steps: int | None,
+    walk: bool = False,
 ) -> tuple[KernelOutcome, SimEventLoop]:
     """Run ``main()`` to completion, deadlock or step limit; never raises ``main``'s error."""
-    loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps)
+    loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps, walk=walk)
     outcome = KernelOutcome(names=loop.names)
     patches = _use_virtual_sleep()
     if lockdep is not None:
