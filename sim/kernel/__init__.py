@@ -22,13 +22,15 @@ from sim.kernel.choices import (
     ReplayChoices,
     SeededChoices,
 )
+from sim.kernel.livelock import DEFAULT_MAX_STEPS, DEFAULT_MAX_VIRTUAL_SECONDS
 from sim.kernel.lockdep import LockDep
 from sim.kernel.outcome import KernelOutcome
 from sim.kernel.pct import PCTPriorities
-from sim.kernel.result import Deadlock, RunResult, SimulationError, StepLimitExceeded
+from sim.kernel.result import Deadlock, RunResult, SimulationError, StepLimitExceeded, ViolationsFound
 from sim.kernel.sandbox import forbid_real_io
 from sim.kernel.trace import Trace, TraceStep
 from sim.kernel.unawaited import UnawaitedWatch
+from sim.kernel.virtual_stdlib import virtualize as virtualize_stdlib
 
 T = TypeVar("T")
 
@@ -51,8 +53,10 @@ def run(
     pct_depth: int = 3,
     trace: bool = True,
     detectors: bool = True,
-    max_steps: int | None = None,
+    max_steps: int | None = DEFAULT_MAX_STEPS,
     pct_horizon: int | None = None,
+    max_virtual_seconds: float | None = DEFAULT_MAX_VIRTUAL_SECONDS,
+    virtualize: bool = True,
 ) -> RunResult:
     """Run ``main()`` under a deterministic kernel and return what happened.
 
@@ -66,7 +70,11 @@ def run(
     choices, the task names, the step count and the final virtual time);
     ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
     ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
-    task steps), a livelock guard.  ``pct_horizon`` (default: drawn per run) is
+    task steps) and ``max_virtual_seconds`` the virtual time (both on by default, ``None``
+    lifts them); hitting one ends the run with :class:`StepLimitExceeded` and a
+    ``kernel.livelock`` violation naming the tasks still looping.  ``virtualize`` (on by
+    default) makes the stdlib's clocks, ``random``, ``uuid``, ``os.urandom`` and ``secrets``
+    deterministic inside the run (:mod:`sim.kernel.virtual_stdlib`).  ``pct_horizon`` (default: drawn per run) is
     explained in :mod:`sim.kernel.pct`.
 
     Every violation carries ``repro``: the ``sim.run`` call that reproduces it.
@@ -99,6 +107,7 @@ def run(
         unawaited.start()
     if lockdep is not None:
         lockdep.install()
+    stdlib = virtualize_stdlib(seed) if virtualize else None
     try:
         if kernel == "asyncio":
             from sim.kernel.asyncio_runner import run_on_asyncio
@@ -107,7 +116,7 @@ def run(
             try:
                 outcome, _ = run_on_asyncio(
                     main, choices=recorder, pct=pct, record=trace, lockdep=lockdep, max_steps=max_steps,
-                    walk=policy in ("random", "fifo"),
+                    walk=policy in ("random", "fifo"), max_virtual_seconds=max_virtual_seconds,
                 )
             finally:
                 io_guard.restore()
@@ -116,9 +125,11 @@ def run(
 
             outcome = run_on_trio(
                 main, choices=recorder, record=trace, lockdep=lockdep, max_steps=max_steps,
-                mode=_TRIO_MODES[policy], pct=pct,
+                mode=_TRIO_MODES[policy], pct=pct, max_virtual_seconds=max_virtual_seconds,
             )
     finally:
+        if stdlib is not None:
+            stdlib.restore()
         if lockdep is not None:
             lockdep.uninstall()
         late: list[Any] = unawaited.stop() if unawaited is not None else []
@@ -168,5 +179,6 @@ __all__ = [
     "StepLimitExceeded",
     "Trace",
     "TraceStep",
+    "ViolationsFound",
     "run",
 ]

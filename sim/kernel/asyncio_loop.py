@@ -52,6 +52,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
         record: bool = True,
         max_steps: int | None = None,
         walk: bool = False,
+        max_virtual_seconds: float | None = None,
     ) -> None:
         """``record=False`` keeps no per-step trace (the fast mode); ``max_steps`` bounds
         the handles run (task steps and plain callbacks); ``walk`` draws each step among
@@ -65,6 +66,9 @@ class SimEventLoop(asyncio.BaseEventLoop):
         self._pct_seq = 0
         self._record = record
         self.max_steps = max_steps
+        self.max_virtual_seconds = _INFINITY if max_virtual_seconds is None else max_virtual_seconds
+        self.bound_hit = ""
+        """Which bound stopped the run ("max_steps=N" or "max_virtual_seconds=T"), if any."""
         self._handles_run = 0
         self._timer_seq = 0
         self.names: list[str] = []
@@ -146,6 +150,11 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 self._stopping = True
                 return
             if when > self._time:
+                if when > self.max_virtual_seconds:
+                    self.step_limit_hit = True
+                    self.bound_hit = f"max_virtual_seconds={self.max_virtual_seconds:g}"
+                    self._stopping = True
+                    return
                 self._time = when
         now = self._time
         while scheduled and scheduled[0][0] <= now:
@@ -165,6 +174,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
             self._run_shuffled_batch()
         if self.max_steps is not None and self._handles_run > self.max_steps:
             self.step_limit_hit = True
+            self.bound_hit = self.bound_hit or f"max_steps={self.max_steps}"
             self._stopping = True
 
     def _drop_cancelled_timers(self) -> None:

@@ -32,6 +32,7 @@ from trio.testing import MockClock
 from contracts.violation import Violation
 from sim.kernel.asyncio_loop import task_label
 from sim.kernel.choices import ChoiceSource
+from sim.kernel.livelock import WINDOW, livelock_violation
 from sim.kernel.lockdep import LockDep
 from sim.kernel.outcome import KernelOutcome
 from sim.kernel.patches import Patches
@@ -53,11 +54,18 @@ def deterministic_hooks_present() -> bool:
 class _Recorder(Instrument):
     """Names tasks deterministically, records steps, and spots deadlocks."""
 
-    def __init__(self, clock: MockClock, record: bool, max_steps: int | None) -> None:
+    def __init__(self, clock: MockClock, record: bool, max_steps: int | None,
+                 max_virtual_seconds: float | None = None) -> None:
         self.clock = clock
         self.record = record
         self.steps = 0
         self.max_steps = max_steps
+        self.max_virtual_seconds = math.inf if max_virtual_seconds is None else max_virtual_seconds
+        self.bound = ""
+        self.bound_at = 0.0
+        self.window_start = 0
+        self.window_end = 0
+        self.window_stop = 0
         self.names: list[str] = []
         self.index: dict[Any, int] = {}
         self.counts: dict[str, int] = {}
@@ -88,13 +96,27 @@ class _Recorder(Instrument):
                 self.name(task)
                 index = self.index[task]
             self.raw.append((index, *suspended_at(task.coro), self.clock.current_time()))
-        if self.max_steps is not None and self.steps > self.max_steps and not self.step_limit_hit:
-            self.step_limit_hit = True
-            self._stop_main()
+        if self.step_limit_hit:
+            if self.steps >= self.window_end and not self.window_stop:
+                self.window_stop = len(self.raw)  # the cancellation's own steps are not looping
+                self._stop_main()
+        elif self.max_steps is not None and self.steps > self.max_steps:
+            self._hit(f"max_steps={self.max_steps}")
+
+    def _hit(self, bound: str) -> None:
+        """A bound is hit: observe a window of steps with the trace on, then stop main."""
+        self.step_limit_hit = True
+        self.bound = bound
+        self.bound_at = self.clock.current_time()
+        self.record = True
+        self.window_start = len(self.raw)
+        self.window_end = self.steps + WINDOW
 
     def before_io_wait(self, timeout: float) -> None:
         if self.deadlock is not None or self.main_scope is None:
             return
+        if not self.step_limit_hit and self.clock.current_time() > self.max_virtual_seconds:
+            self._hit(f"max_virtual_seconds={self.max_virtual_seconds:g}")
         statistics = trio.lowlevel.current_statistics()
         if statistics.tasks_runnable == 0 and math.isinf(statistics.seconds_to_next_deadline):
             self.deadlock = _deadlock(self, _tasks_under(self.main_task), self.clock.current_time())
@@ -127,10 +149,11 @@ def run_on_trio(
     max_steps: int | None,
     mode: str = "batch",
     pct: PCTPriorities | None = None,
+    max_virtual_seconds: float | None = None,
 ) -> KernelOutcome:
     """Run ``main()`` under trio with the deterministic hooks; never raises ``main``'s error."""
     clock = MockClock(autojump_threshold=0)
-    recorder = _Recorder(clock, record, max_steps)
+    recorder = _Recorder(clock, record, max_steps, max_virtual_seconds)
     outcome = KernelOutcome(names=recorder.names)
     if lockdep is not None:
         lockdep.bind(trio.lowlevel.current_task, recorder.name)
@@ -175,7 +198,10 @@ def run_on_trio(
         outcome.error = Deadlock(f"{violation.message}\n{violation.seen}")
         outcome.value = None
     elif recorder.step_limit_hit:
-        outcome.error = StepLimitExceeded(f"run exceeded max_steps={max_steps} at t={outcome.virtual_seconds:g}s")
+        livelock = livelock_violation(recorder.names, recorder.raw[recorder.window_start:recorder.window_stop or None],
+                                      bound=recorder.bound, now=recorder.bound_at)
+        outcome.violations.append(livelock)
+        outcome.error = StepLimitExceeded(livelock.message)
         outcome.value = None
     return outcome
 
