@@ -92,7 +92,7 @@ def _clock(name: str, offset: float, ns: bool) -> Callable[[], Any]:
         def virtual_ns() -> int:
             if _from_harness():
                 return real()
-            return int(round((offset + _virtual_now()) * 1e9))
+            return round((offset + _virtual_now()) * 1e9)
         virtual_ns.__name__ = name
         return virtual_ns
 
