@@ -42,6 +42,7 @@ from sim.kernel.sandbox import forbid_real_io
 from sim.kernel.sites import format_suspension, is_library, short_path, suspended_at
 from sim.kernel.trace import RawStep
 from sim.kernel.trio_scheduler import ChoiceScheduler
+from sim.kernel.virtual_stdlib import REAL_PERF_COUNTER
 
 
 def deterministic_hooks_present() -> bool:
@@ -153,6 +154,9 @@ def run_on_trio(
 ) -> KernelOutcome:
     """Run ``main()`` under trio with the deterministic hooks; never raises ``main``'s error."""
     clock = MockClock(autojump_threshold=0)
+    # MockClock reads time.perf_counter at construction; under a virtualized stdlib that is
+    # the virtual clock, which reads this MockClock: give it the real one (rate 0 ignores it)
+    clock._real_clock = REAL_PERF_COUNTER
     recorder = _Recorder(clock, record, max_steps, max_virtual_seconds)
     outcome = KernelOutcome(names=recorder.names)
     if lockdep is not None:

@@ -21,7 +21,6 @@ import inspect
 import os
 import sys
 import warnings
-import weakref
 from typing import Any
 
 from contracts.violation import Violation
@@ -35,8 +34,15 @@ function, which is the usual bug (`notify()` without `await`); each extra frame 
 
 _PLUMBING = (f"{os.sep}asyncio{os.sep}", f"{os.sep}anyio{os.sep}", f"{os.sep}trio{os.sep}")
 
-_REPORTED: weakref.WeakSet[Any] = weakref.WeakSet()
-"""Coroutines already reported by the run that created them (still alive at its end)."""
+_REPORTED: dict[int, tuple[str, Any]] = {}
+"""Coroutines already reported by the run that created them (still alive at its end), by
+id with their name and origin to confirm the identity.  Not a WeakSet: a garbage collection
+clears weak references *before* it finalizes, so the finalizer could no longer find them."""
+
+
+def _reported(coro: Any) -> bool:
+    entry = _REPORTED.get(id(coro))
+    return entry is not None and entry == (getattr(coro, "__qualname__", ""), getattr(coro, "cr_origin", None))
 
 
 class UnawaitedWatch:
@@ -82,16 +88,17 @@ class UnawaitedWatch:
                 type(obj).__name__ == "coroutine"
                 and getattr(obj, "cr_origin", None)
                 and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED
-                and obj not in _REPORTED
+                and not _reported(obj)
             ):
                 site = _site(obj.cr_origin)
                 if site is not None:
                     self._add(obj, site)
-                    _REPORTED.add(obj)
+                    _REPORTED[id(obj)] = (obj.__qualname__, obj.cr_origin)
 
     def _record(self, coro: Any) -> None:
         origin = getattr(coro, "cr_origin", None)
-        if coro in _REPORTED:
+        if _reported(coro):
+            del _REPORTED[id(coro)]
             return
         site = _site(origin) if origin else None
         if site is None:

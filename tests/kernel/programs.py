@@ -175,3 +175,27 @@ async def set_order() -> list[str]:
         for name in {"binance", "bybit", "coinbase", "kraken", "mexc", "okx", "bitget", "gate", "htx", "kucoin"}:
             tg.start_soon(venue, name, name=name)
     return started
+
+
+async def held_back_withdrawal() -> dict[str, int]:
+    """A lost update that needs one task held back for three steps while another runs:
+    ``first`` reads and awaits once; ``second`` needs two checkpoints before its read.  Only
+    if ``first`` waits while ``second`` takes three steps do both read the same balance.
+    A shuffle of each ready batch cannot do that (a task is never held across batches)."""
+    state = {"balance": 10, "paid": 0}
+
+    async def withdraw(amount: int, warmup: int) -> None:
+        for _ in range(warmup):
+            await anyio.lowlevel.checkpoint()
+        seen = state["balance"]
+        await anyio.lowlevel.checkpoint()
+        if seen >= amount:
+            state["balance"] = seen - amount
+            state["paid"] += amount
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(withdraw, 7, 0)
+        tg.start_soon(withdraw, 6, 2)
+    if 10 - state["balance"] != state["paid"]:
+        raise LostUpdate(f"balance {state['balance']}, paid {state['paid']}")
+    return state
