@@ -62,7 +62,7 @@ def main() -> None:
     print(f"task-switch: {args.tasks} tasks x {args.rounds} rounds ({switches} messages), best of {args.repeat}")
     print(f"{'configuration':<34} {'wall s':>8} {'msgs/s':>10} {'vs stock':>9}")
     print(f"{'stock asyncio':<34} {stock:8.3f} {switches / stock:10.0f} {1.0:8.2f}x")
-    for policy in ("fifo", "random", "pct"):
+    for policy in ("fifo", "random", "shuffle", "pct"):
         for label, options in (("default", {}), ("lean", {"trace": False, "detectors": False})):
             def once(policy: str = policy, options: dict[str, bool] = options) -> None:
                 sim.run(program, policy=policy, seed=1, **options).raise_for_error()

@@ -28,7 +28,7 @@ from sim.kernel.outcome import KernelOutcome
 from sim.kernel.pct import PCTPriorities
 from sim.kernel.result import Deadlock, RunResult, SimulationError, StepLimitExceeded, ViolationsFound
 from sim.kernel.sandbox import forbid_real_io
-from sim.kernel.trace import Trace, TraceStep
+from sim.kernel.trace import RecoveredTrace, Trace, TraceStep, coverage_of
 from sim.kernel.unawaited import UnawaitedWatch
 from sim.kernel.virtual_stdlib import virtualize as virtualize_stdlib
 
@@ -51,12 +51,13 @@ def run(
     schedule: Sequence[int] | None = None,
     choices: ChoiceSource | None = None,
     pct_depth: int = 3,
-    trace: bool = True,
+    trace: bool | None = None,
     detectors: bool = True,
     max_steps: int | None = DEFAULT_MAX_STEPS,
     pct_horizon: int | None = None,
     max_virtual_seconds: float | None = DEFAULT_MAX_VIRTUAL_SECONDS,
     virtualize: bool = True,
+    coverage: bool = False,
 ) -> RunResult:
     """Run ``main()`` under a deterministic kernel and return what happened.
 
@@ -66,8 +67,12 @@ def run(
     list, replayed then 0 = fifo once exhausted), or ``seed`` (``random``/``pct``).  With
     ``fifo`` and neither ``choices`` nor ``schedule``, no choice is ever made.
 
-    ``trace=False`` keeps no per-step trace (the fast mode: the hash then covers the
-    choices, the task names, the step count and the final virtual time);
+    ``trace``: by default (``None``) the run is lean — no per-step trace, the hash covers the
+    choices, the task names, the step count and the final virtual time — and
+    ``RunResult.trace`` is recovered on first use by replaying the recorded schedule with
+    the trace on; ``trace=True`` records it now (and hashes every step); ``trace=False``
+    never has one.  ``coverage=True`` fills ``RunResult.coverage`` (see
+    :func:`sim.kernel.trace.coverage_of`; a traced run always has it);
     ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
     ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
     task steps) and ``max_virtual_seconds`` the virtual time (both on by default, ``None``
@@ -100,6 +105,7 @@ def run(
         assert recorder is not None  # pct always draws: from choices, schedule or seed
         pct = PCTPriorities(recorder, depth=pct_depth, horizon=pct_horizon)
 
+    record = trace is True or coverage
     lockdep = LockDep() if detectors else None
     unawaited = UnawaitedWatch() if detectors else None
     started = time.perf_counter()
@@ -115,7 +121,7 @@ def run(
             io_guard = forbid_real_io()
             try:
                 outcome, _ = run_on_asyncio(
-                    main, choices=recorder, pct=pct, record=trace, lockdep=lockdep, max_steps=max_steps,
+                    main, choices=recorder, pct=pct, record=record, lockdep=lockdep, max_steps=max_steps,
                     walk=policy in ("random", "fifo"), max_virtual_seconds=max_virtual_seconds,
                 )
             finally:
@@ -124,7 +130,7 @@ def run(
             from sim.kernel.trio_runner import run_on_trio
 
             outcome = run_on_trio(
-                main, choices=recorder, record=trace, lockdep=lockdep, max_steps=max_steps,
+                main, choices=recorder, record=record, lockdep=lockdep, max_steps=max_steps,
                 mode=_TRIO_MODES[policy], pct=pct, max_virtual_seconds=max_virtual_seconds,
             )
     finally:
@@ -139,14 +145,38 @@ def run(
     how = f"seed={seed}" if choices is None and schedule is None else f"schedule={recorder.record if recorder else []}"
     repro = f"sim.run({getattr(main, '__qualname__', 'main')}, {how}, policy={policy!r}, kernel={kernel!r})"
     outcome.violations = [v if v.repro else v.with_repro(repro) for v in outcome.violations]
-    return _result(outcome, seed=seed, policy=policy, kernel=kernel,
-                   schedule=recorder.record if recorder is not None else [],
+    recorded = recorder.record if recorder is not None else []
+
+    def recover() -> Trace:
+        """Replay this run's schedule with the trace on; refuse if it is not the same run."""
+        again = run(main, seed=seed, policy=policy, kernel=kernel,
+                    schedule=recorded if recorder is not None else None, pct_depth=pct_depth, trace=True,
+                    detectors=False, max_steps=max_steps, pct_horizon=pct_horizon,
+                    max_virtual_seconds=max_virtual_seconds, virtualize=virtualize)
+        if (again.steps, again.virtual_seconds, again.trace.names) != (outcome.steps, outcome.virtual_seconds,
+                                                                       outcome.names):
+            raise SimulationError(
+                f"the trace of {repro} cannot be recovered: replaying its schedule gave another run "
+                f"({again.steps} steps to t={again.virtual_seconds:g}s instead of {outcome.steps} to "
+                f"t={outcome.virtual_seconds:g}s); does main keep state between runs? Pass trace=True to record it"
+            )
+        return again.trace
+
+    full = Trace(outcome.names, outcome.raw)
+    if trace is True:
+        kept = full
+    elif trace is None:
+        kept = RecoveredTrace(recover)
+    else:
+        kept = Trace(outcome.names, [])
+    return _result(outcome, seed=seed, policy=policy, kernel=kernel, schedule=recorded, trace=kept,
+                   hashed=full if trace is True else Trace(outcome.names, []),
+                   coverage=coverage_of(outcome.names, outcome.raw) if record else frozenset(),
                    wall=time.perf_counter() - started)
 
 
-def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, schedule: list[int],
-            wall: float) -> RunResult:
-    trace = Trace(outcome.names, outcome.raw)
+def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, schedule: list[int], trace: Trace,
+            hashed: Trace, coverage: frozenset[int], wall: float) -> RunResult:
     choices = list(schedule)
     while choices and not choices[-1]:
         choices.pop()  # a replayed list runs out into zeros: same run, same hash
@@ -154,7 +184,7 @@ def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, sche
     return RunResult(
         value=outcome.value,
         error=outcome.error,
-        trace_hash=trace.hash(summary),
+        trace_hash=hashed.hash(summary),
         steps=outcome.steps,
         schedule=schedule,
         trace=trace,
@@ -165,6 +195,7 @@ def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, sche
         policy=policy,
         kernel=kernel,
         contended_steps=outcome.contended_steps,
+        coverage=coverage,
     )
 
 

@@ -61,6 +61,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
         self._time = 0.0
         self._shuffle_draws = choices.shuffle_draws if choices is not None and not walk else None
         self._walk_choose = choices.choose if choices is not None and walk else None
+        self._walk_draw = choices.seeded_draw if choices is not None and walk else None
+        self._walk_append = choices.record.append if choices is not None else None
         self._pct = pct
         self._pct_ready: list[tuple[float, int, asyncio.Handle, asyncio.Task[Any]]] = []
         self._pct_seq = 0
@@ -242,27 +244,36 @@ class SimEventLoop(asyncio.BaseEventLoop):
         Counting steps per batch (not running until the queue is empty) keeps the stock
         loop's rhythm of pulling due timers in between, so all-zero draws (always the head
         of the queue) are exactly the fifo order, and a shrunk schedule converges to fifo.
+        A drawn handle ``i > 0`` trades places with the head, which is then popped: O(1) on
+        the deque's ends, and the old head keeps waiting at ``i`` (held back further).
         """
         ready = self._ready
         count = len(ready)
         self._handles_run += count
         choose = self._walk_choose
         assert choose is not None
+        draw = self._walk_draw
+        append = self._walk_append
         popleft = ready.popleft
         record = self._record
         for _ in range(count):
             size = len(ready)
+            if not size:
+                break
             if size > 1:
-                index = choose(size)
+                if draw is not None:
+                    index = int(draw() * size)
+                    append(index)  # type: ignore[misc]
+                else:
+                    index = choose(size)
                 if index:
                     handle = ready[index]
-                    del ready[index]
+                    ready[index] = ready[0]
+                    popleft()
                 else:
                     handle = popleft()
-            elif size:
-                handle = popleft()
             else:
-                break
+                handle = popleft()
             if handle._cancelled:
                 continue
             handle._run()

@@ -57,6 +57,10 @@ class RunResult:
     kernel: str = "asyncio"
     contended_steps: int = 0
     """Steps taken while two or more handles were ready (pct only; sizes ``pct_horizon``)."""
+    coverage: frozenset[int] = frozenset()
+    """Which interleavings this run covered: stable hashes of ordered pairs of (task, await
+    site) run back to back by different tasks (:func:`sim.kernel.trace.coverage_of`).  Filled
+    when the run was traced or asked with ``coverage=True``; empty otherwise."""
 
     @property
     def ok(self) -> bool:
