@@ -10,6 +10,7 @@ policy needs to expose them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import anyio
 import anyio.lowlevel
@@ -199,3 +200,85 @@ async def held_back_withdrawal() -> dict[str, int]:
     if 10 - state["balance"] != state["paid"]:
         raise LostUpdate(f"balance {state['balance']}, paid {state['paid']}")
     return state
+
+
+class Oversold(AssertionError):
+    """Two buyers passed the same stock check; one unit was sold twice."""
+
+
+async def check_then_act() -> int:
+    """Each buyer checks the stock, then awaits twice (a price lookup, a risk check) before
+    taking the unit.  Under fifo the second buyer, three checkpoints late, checks after the
+    first has taken it; any order where its check falls inside that window oversells."""
+    stock = {"units": 1, "sold": 0}
+
+    async def buyer(late: int) -> None:
+        for _ in range(late):
+            await anyio.lowlevel.checkpoint()
+        if stock["units"] > 0:  # check
+            await anyio.lowlevel.checkpoint()  # price lookup
+            await anyio.lowlevel.checkpoint()  # risk check
+            stock["units"] -= 1  # act on a stale check
+            stock["sold"] += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(buyer, 0)
+        tg.start_soon(buyer, 3)
+    if stock["sold"] > 1:
+        raise Oversold(f"sold {stock['sold']} of 1 unit")
+    return stock["sold"]
+
+
+class MissedEvent(AssertionError):
+    """An event was published before its subscriber registered, and was lost."""
+
+
+async def late_subscribe() -> list[str]:
+    """The fill handler registers after one set-up await; the venue publishes the fill after
+    two.  Under fifo the handler is in place in time; hold it back two steps and the fill
+    is published to nobody."""
+    handlers: list[Callable[[str], None]] = []
+    received: list[str] = []
+
+    async def subscriber() -> None:
+        await anyio.lowlevel.checkpoint()  # set-up
+        handlers.append(received.append)
+
+    async def venue() -> None:
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
+        for handler in handlers:
+            handler("fill")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(subscriber)
+        tg.start_soon(venue)
+    if received != ["fill"]:
+        raise MissedEvent("the fill was published before the handler subscribed")
+    return received
+
+
+class Starved(AssertionError):
+    """The heartbeat never ran while the worker was busy: the watchdog fired."""
+
+
+async def starved_heartbeat() -> int:
+    """The worker checkpoints four times and then asks whether the heartbeat has beaten at
+    least once; under fifo it has (it runs in the first batch).  A schedule that holds the
+    heartbeat back for the worker's whole burst starves it."""
+    beats = {"n": 0}
+
+    async def heartbeat() -> None:
+        await anyio.lowlevel.checkpoint()
+        beats["n"] += 1
+
+    async def worker() -> None:
+        for _ in range(4):
+            await anyio.lowlevel.checkpoint()
+        if beats["n"] == 0:
+            raise Starved("no heartbeat during the worker's burst of four steps")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(heartbeat)
+        tg.start_soon(worker)
+    return beats["n"]

@@ -26,7 +26,7 @@ def test_a_default_run_recovers_the_exact_trace(kernel, policy):
 
 def test_a_trace_that_cannot_be_recovered_says_why():
     result = sim.run(nondeterministic.drifting)
-    with pytest.raises(SimulationError, match="cannot be recovered.*trace=True"):
+    with pytest.raises(SimulationError, match=r"cannot be recovered.*trace=True"):
         list(result.trace)
 
 

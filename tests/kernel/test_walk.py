@@ -62,3 +62,32 @@ def test_a_walk_replays_exactly_and_seeds_differ(kernel, policy):
 def test_fifo_ignores_the_seed():
     hashes = {sim.run(programs.busy_day, seed=seed).trace_hash for seed in range(5)}
     assert len(hashes) == 1
+
+
+NEW_BUGS = {
+    "check-then-act": (programs.check_then_act, programs.Oversold),
+    "late-subscribe": (programs.late_subscribe, programs.MissedEvent),
+    "starvation": (programs.starved_heartbeat, programs.Starved),
+}
+
+
+def raised(kind):
+    def check(result):
+        pending = [result.error]
+        while pending:
+            error = pending.pop()
+            if isinstance(error, kind):
+                return True
+            if isinstance(error, BaseExceptionGroup):
+                pending.extend(error.exceptions)
+        return False
+
+    return check
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("bug", list(NEW_BUGS))
+def test_the_walk_exposes_what_fifo_hides(bug, kernel):
+    main, kind = NEW_BUGS[bug]
+    assert not raised(kind)(sim.run(main, kernel=kernel))
+    assert first_seed(main, "random", kernel, raised(kind)) is not None
