@@ -9,9 +9,9 @@ the site each one loops through: those are the tasks still looping.
 
 from __future__ import annotations
 
-from contracts.violation import Violation
 from sim.kernel.sites import format_suspension
 from sim.kernel.trace import RawStep
+from simwire.violation import Violation
 
 DEFAULT_MAX_STEPS = 5_000_000
 """Steps (task steps and plain callbacks) a run may take; ``max_steps=None`` lifts it.

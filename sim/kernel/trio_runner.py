@@ -29,7 +29,6 @@ import trio._core._run as trio_run
 from trio.abc import Instrument
 from trio.testing import MockClock
 
-from contracts.violation import Violation
 from sim.kernel.asyncio_loop import task_label
 from sim.kernel.choices import ChoiceSource
 from sim.kernel.livelock import WINDOW, livelock_violation
@@ -43,6 +42,7 @@ from sim.kernel.sites import format_suspension, is_library, short_path, suspende
 from sim.kernel.trace import RawStep
 from sim.kernel.trio_scheduler import ChoiceScheduler
 from sim.kernel.virtual_stdlib import REAL_PERF_COUNTER
+from simwire.violation import Violation
 
 
 def deterministic_hooks_present() -> bool:
