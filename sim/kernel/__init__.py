@@ -58,6 +58,7 @@ def run(
     max_virtual_seconds: float | None = DEFAULT_MAX_VIRTUAL_SECONDS,
     virtualize: bool = True,
     coverage: bool = False,
+    origins: bool = False,
 ) -> RunResult:
     """Run ``main()`` under a deterministic kernel and return what happened.
 
@@ -73,7 +74,10 @@ def run(
     the trace on; ``trace=True`` records it now (and hashes every step); ``trace=False``
     never has one.  ``coverage=True`` fills ``RunResult.coverage`` (see
     :func:`sim.kernel.trace.coverage_of`; a traced run always has it);
-    ``detectors=False`` skips lockdep and the unawaited-coroutine watch.
+    ``detectors=False`` skips lockdep and the unawaited-coroutine watch.  ``origins=True``
+    records where every coroutine is created during the run (costly on coroutine-heavy
+    code); by default a ``kernel.unawaited`` finding gets its creating line by a replay of
+    the schedule with origins on, only when there is a finding.
     ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
     task steps) and ``max_virtual_seconds`` the virtual time (both on by default, ``None``
     lifts them); hitting one ends the run with :class:`StepLimitExceeded` and a
@@ -107,7 +111,7 @@ def run(
 
     record = trace is True or coverage
     lockdep = LockDep() if detectors else None
-    unawaited = UnawaitedWatch() if detectors else None
+    unawaited = UnawaitedWatch(origins=origins) if detectors else None
     started = time.perf_counter()
     if unawaited is not None:
         unawaited.start()
@@ -141,6 +145,12 @@ def run(
         late: list[Any] = unawaited.stop() if unawaited is not None else []
     if lockdep is not None:
         outcome.violations += lockdep.violations()
+    if unawaited is not None and not unawaited.sites_known:
+        late = _unawaited_with_origins(late, lambda: run(
+            main, seed=seed, policy=policy, kernel=kernel, schedule=recorder.record if recorder is not None else None,
+            pct_depth=pct_depth, trace=False, detectors=True, max_steps=max_steps, pct_horizon=pct_horizon,
+            max_virtual_seconds=max_virtual_seconds, virtualize=virtualize, origins=True,
+        ), outcome)
     outcome.violations += late
     how = f"seed={seed}" if choices is None and schedule is None else f"schedule={recorder.record if recorder else []}"
     repro = f"sim.run({getattr(main, '__qualname__', 'main')}, {how}, policy={policy!r}, kernel={kernel!r})"
@@ -173,6 +183,19 @@ def run(
                    hashed=full if trace is True else Trace(outcome.names, []),
                    coverage=coverage_of(outcome.names, outcome.raw) if record else frozenset(),
                    wall=time.perf_counter() - started)
+
+
+def _unawaited_with_origins(found: list[Any], replay: Callable[[], RunResult], outcome: KernelOutcome) -> list[Any]:
+    """The creating lines of never-awaited coroutines, from a replay with origins on; the
+    findings as they are (naming the coroutine functions' definitions) if the replay is not
+    the same run or finds something else."""
+    again = replay()
+    if (again.steps, again.virtual_seconds) != (outcome.steps, outcome.virtual_seconds):
+        return found
+    recovered = [v for v in again.violations if v.rule == "kernel.unawaited"]
+    if sum(v.details["count"] for v in recovered) != sum(v.details["count"] for v in found):
+        return found
+    return recovered
 
 
 def _result(outcome: KernelOutcome, *, seed: int, policy: str, kernel: str, schedule: list[int], trace: Trace,
