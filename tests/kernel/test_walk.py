@@ -91,3 +91,20 @@ def test_the_walk_exposes_what_fifo_hides(bug, kernel):
     main, kind = NEW_BUGS[bug]
     assert not raised(kind)(sim.run(main, kernel=kernel))
     assert first_seed(main, "random", kernel, raised(kind)) is not None
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_the_docs_hypothesis_example_finds_the_held_back_bug(kernel):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sim.kernel import HypothesisChoices
+
+    @settings(max_examples=100, deadline=None, database=None)
+    @given(st.data())
+    def never_oversold(data):
+        sim.run(programs.held_back_withdrawal, kernel=kernel, choices=HypothesisChoices(data)).raise_for_error()
+
+    with pytest.raises(BaseException) as raised_error:  # LostUpdate, maybe inside a group
+        never_oversold()
+    assert raised(programs.LostUpdate)(type("R", (), {"error": raised_error.value})())
