@@ -47,8 +47,12 @@ from simwire.violation import Violation
 
 def deterministic_hooks_present() -> bool:
     """True if this trio still has the private hooks the trio kernel relies on."""
-    return isinstance(getattr(trio_run, "_r", None), random.Random) and hasattr(
-        trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING"
+    runner_context = getattr(trio_run, "GLOBAL_RUN_CONTEXT", None)
+    return (
+        isinstance(getattr(trio_run, "_r", None), random.Random)
+        and hasattr(trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING")
+        and runner_context is not None  # the walk puts held-back tasks back on runner.runq
+        and hasattr(MockClock(), "_real_clock")  # kept real under a virtualized stdlib
     )
 
 
