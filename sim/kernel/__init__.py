@@ -62,11 +62,13 @@ def run(
 ) -> RunResult:
     """Run ``main()`` under a deterministic kernel and return what happened.
 
-    ``policy`` says how choices are used (``fifo``/``random``: order of each ready batch;
-    ``pct``: priorities and change points); where they come from is, in order of
-    precedence, ``choices`` (e.g. :class:`HypothesisChoices`), ``schedule`` (a recorded
-    list, replayed then 0 = fifo once exhausted), or ``seed`` (``random``/``pct``).  With
-    ``fifo`` and neither ``choices`` nor ``schedule``, no choice is ever made.
+    ``policy`` says how choices are used (``random``: a random walk, one draw per step
+    among all ready tasks; ``shuffle``: the order of each ready batch; ``pct``: priorities
+    and change points; ``fifo``: none, or the walk's when ``choices``/``schedule`` is given);
+    where they come from is, in order of precedence, ``choices`` (e.g.
+    :class:`HypothesisChoices`), ``schedule`` (a recorded list, replayed then 0 = fifo once
+    exhausted), or ``seed``.  With ``fifo`` and neither ``choices`` nor ``schedule``, no
+    choice is ever made, so the seed is ignored.
 
     ``trace``: by default (``None``) the run is lean — no per-step trace, the hash covers the
     choices, the task names, the step count and the final virtual time — and
@@ -83,8 +85,8 @@ def run(
     lifts them); hitting one ends the run with :class:`StepLimitExceeded` and a
     ``kernel.livelock`` violation naming the tasks still looping.  ``virtualize`` (on by
     default) makes the stdlib's clocks, ``random``, ``uuid``, ``os.urandom`` and ``secrets``
-    deterministic inside the run (:mod:`sim.kernel.virtual_stdlib`).  ``pct_horizon`` (default: drawn per run) is
-    explained in :mod:`sim.kernel.pct`.
+    deterministic inside the run (:mod:`sim.kernel.virtual_stdlib`).  ``pct_horizon``
+    (default: drawn per run) is explained in :mod:`sim.kernel.pct`.
 
     Every violation carries ``repro``: the ``sim.run`` call that reproduces it.
     """
