@@ -11,6 +11,7 @@ See ``docs/kernel.md`` for the policies, replay and shrinking, and the detectors
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from sim.kernel.choices import (
     ReplayChoices,
     SeededChoices,
 )
+from sim.kernel.jitter import jitter_draw, jitter_trio_sleeps
 from sim.kernel.livelock import DEFAULT_MAX_STEPS, DEFAULT_MAX_VIRTUAL_SECONDS
 from sim.kernel.lockdep import LockDep
 from sim.kernel.outcome import KernelOutcome
@@ -59,6 +61,7 @@ def run(
     virtualize: bool = True,
     coverage: bool = False,
     origins: bool = False,
+    jitter: float = 0.0,
 ) -> RunResult:
     """Run ``main()`` under a deterministic kernel and return what happened.
 
@@ -80,6 +83,10 @@ def run(
     records where every coroutine is created during the run (costly on coroutine-heavy
     code); by default a ``kernel.unawaited`` finding gets its creating line by a replay of
     the schedule with origins on, only when there is a finding.
+    ``jitter`` (seconds, default 0: off) delays every future timer by a drawn
+    ``0..jitter`` so that timers falling due nearly together fire in either order
+    (:mod:`sim.kernel.jitter`); it needs a choice source (a policy other than fifo, or
+    ``choices``/``schedule``).
     ``max_steps`` bounds the steps run (asyncio: task steps and plain callbacks; trio:
     task steps) and ``max_virtual_seconds`` the virtual time (both on by default, ``None``
     lifts them); hitting one ends the run with :class:`StepLimitExceeded` and a
@@ -94,6 +101,8 @@ def run(
         raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    if not (jitter >= 0 and math.isfinite(jitter)):
+        raise ValueError(f"jitter must be a finite number of seconds >= 0, got {jitter!r}")
     if not callable(main):
         raise TypeError(f"sim.run expects a coroutine function (called with no arguments), got {main!r}")
     source: ChoiceSource | None
@@ -120,6 +129,7 @@ def run(
     if lockdep is not None:
         lockdep.install()
     stdlib = virtualize_stdlib(seed) if virtualize else None
+    draw_delay = jitter_draw(recorder.choose, jitter) if jitter and recorder is not None else None
     try:
         if kernel == "asyncio":
             from sim.kernel.asyncio_runner import run_on_asyncio
@@ -129,16 +139,22 @@ def run(
                 outcome, _ = run_on_asyncio(
                     main, choices=recorder, pct=pct, record=record, lockdep=lockdep, max_steps=max_steps,
                     walk=policy in ("random", "fifo"), max_virtual_seconds=max_virtual_seconds,
+                    jitter=draw_delay,
                 )
             finally:
                 io_guard.restore()
         else:
             from sim.kernel.trio_runner import run_on_trio
 
-            outcome = run_on_trio(
-                main, choices=recorder, record=record, lockdep=lockdep, max_steps=max_steps,
-                mode=_TRIO_MODES[policy], pct=pct, max_virtual_seconds=max_virtual_seconds,
-            )
+            jittered = jitter_trio_sleeps(draw_delay) if draw_delay is not None else None
+            try:
+                outcome = run_on_trio(
+                    main, choices=recorder, record=record, lockdep=lockdep, max_steps=max_steps,
+                    mode=_TRIO_MODES[policy], pct=pct, max_virtual_seconds=max_virtual_seconds,
+                )
+            finally:
+                if jittered is not None:
+                    jittered.restore()
     finally:
         if stdlib is not None:
             stdlib.restore()
@@ -151,7 +167,7 @@ def run(
         late = _unawaited_with_origins(late, lambda: run(
             main, seed=seed, policy=policy, kernel=kernel, schedule=recorder.record if recorder is not None else None,
             pct_depth=pct_depth, trace=False, detectors=True, max_steps=max_steps, pct_horizon=pct_horizon,
-            max_virtual_seconds=max_virtual_seconds, virtualize=virtualize, origins=True,
+            max_virtual_seconds=max_virtual_seconds, virtualize=virtualize, origins=True, jitter=jitter,
         ), outcome)
     outcome.violations += late
     how = f"seed={seed}" if choices is None and schedule is None else f"schedule={recorder.record if recorder else []}"
@@ -164,7 +180,7 @@ def run(
         again = run(main, seed=seed, policy=policy, kernel=kernel,
                     schedule=recorded if recorder is not None else None, pct_depth=pct_depth, trace=True,
                     detectors=False, max_steps=max_steps, pct_horizon=pct_horizon,
-                    max_virtual_seconds=max_virtual_seconds, virtualize=virtualize)
+                    max_virtual_seconds=max_virtual_seconds, virtualize=virtualize, jitter=jitter)
         if (again.steps, again.virtual_seconds, again.trace.names) != (outcome.steps, outcome.virtual_seconds,
                                                                        outcome.names):
             raise SimulationError(

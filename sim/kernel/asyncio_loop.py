@@ -53,6 +53,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
         max_steps: int | None = None,
         walk: bool = False,
         max_virtual_seconds: float | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         """``record=False`` keeps no per-step trace (the fast mode); ``max_steps`` bounds
         the handles run (task steps and plain callbacks); ``walk`` draws each step among
@@ -68,6 +69,7 @@ class SimEventLoop(asyncio.BaseEventLoop):
         self._pct_seq = 0
         self._record = record
         self.max_steps = max_steps
+        self._jitter = jitter
         self.max_virtual_seconds = _INFINITY if max_virtual_seconds is None else max_virtual_seconds
         self.bound_hit = ""
         """Which bound stopped the run ("max_steps=N" or "max_virtual_seconds=T"), if any."""
@@ -122,6 +124,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
         order of timers due at the same instant their creation order.
         """
         self._check_closed()
+        if self._jitter is not None and when > self._time:
+            when += self._jitter()
         timer = asyncio.TimerHandle(when, callback, args, self, context)
         self._timer_seq += 1
         heapq.heappush(self._scheduled, (when, self._timer_seq, timer))  # type: ignore[arg-type]
@@ -131,6 +135,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
     def sleep_until(self, when: float, future: asyncio.Future[Any], result: Any) -> None:
         """Resolve ``future`` with ``result`` at virtual time ``when``: the timer behind
         :func:`virtual_sleep`, a bare heap entry instead of a TimerHandle and a callback."""
+        if self._jitter is not None and when > self._time:
+            when += self._jitter()
         self._timer_seq += 1
         heapq.heappush(self._scheduled, (when, self._timer_seq, future, result))  # type: ignore[arg-type]
 

@@ -39,10 +39,11 @@ def run_on_asyncio(
     max_steps: int | None,
     walk: bool = False,
     max_virtual_seconds: float | None = None,
+    jitter: Callable[[], float] | None = None,
 ) -> tuple[KernelOutcome, SimEventLoop]:
     """Run ``main()`` to completion, deadlock or a bound; never raises ``main``'s error."""
     loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps, walk=walk,
-                        max_virtual_seconds=max_virtual_seconds)
+                        max_virtual_seconds=max_virtual_seconds, jitter=jitter)
     outcome = KernelOutcome(names=loop.names)
     patches = _use_virtual_sleep()
     if lockdep is not None:

@@ -282,3 +282,23 @@ async def starved_heartbeat() -> int:
         tg.start_soon(heartbeat)
         tg.start_soon(worker)
     return beats["n"]
+
+
+async def near_timer_tie() -> float:
+    """The writer wakes at t=1, the reader 1 ms later and assumes the write happened.
+    Never a tie, so only jitter (``sim.run(..., jitter=...)``) can swap them."""
+    quote = {"price": 0.0}
+
+    async def writer() -> None:
+        await anyio.sleep(1)
+        quote["price"] = 101.5
+
+    async def reader() -> None:
+        await anyio.sleep(1.001)
+        if quote["price"] == 0.0:
+            raise StaleRead("read the quote 1 ms after it was due, before it was published")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer)
+        tg.start_soon(reader)
+    return quote["price"]

@@ -108,3 +108,27 @@ def test_the_docs_hypothesis_example_finds_the_held_back_bug(kernel):
     with pytest.raises(BaseException) as raised_error:  # LostUpdate, maybe inside a group
         never_oversold()
     assert raised(programs.LostUpdate)(type("R", (), {"error": raised_error.value})())
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_jitter_swaps_timers_that_are_nearly_tied(kernel):
+    stale = raised(programs.StaleRead)
+    assert first_seed(programs.near_timer_tie, "random", kernel, stale) is None  # 1 ms apart: never ready together
+
+    def jittered(seed):
+        return sim.run(programs.near_timer_tie, seed=seed, policy="random", kernel=kernel, jitter=0.01,
+                       detectors=False)
+
+    found = next(seed for seed in range(20) if stale(jittered(seed)))
+    failing = jittered(found)
+    again = sim.run(programs.near_timer_tie, policy="random", kernel=kernel, jitter=0.01, detectors=False,
+                    schedule=failing.schedule)
+    assert stale(again) and again.trace_hash == failing.trace_hash
+    zeros = sim.run(programs.near_timer_tie, policy="random", kernel=kernel, jitter=0.01,
+                    schedule=[0] * len(failing.schedule))
+    assert zeros.ok and zeros.virtual_seconds == 1.001
+
+
+def test_jitter_must_be_a_finite_non_negative_number():
+    with pytest.raises(ValueError, match="jitter must be a finite number of seconds >= 0"):
+        sim.run(programs.near_timer_tie, jitter=-1)
