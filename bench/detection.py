@@ -41,7 +41,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=7)
     parser.add_argument("--max-seeds", type=int, default=40)
     parser.add_argument("--hours", type=float, default=0.5)
+    parser.add_argument("--kernel-trials", type=int, default=50,
+                        help="trials per kernel bug program (bench/kernel_detection.py); 0 skips that section")
     args = parser.parse_args()
+    if args.kernel_trials:
+        from kernel_detection import kernel_section
+
+        kernel_section(args.kernel_trials)
+        print()
     catalogue = mutants.load_catalogue(mutants.builtin_catalogue_dir())
     chosen = [m for m in catalogue.mutants
               if m.family == "concurrency" and any(p.kind == "explore" for p in m.probes)]

@@ -1,14 +1,16 @@
-"""Bug finding: seeds needed to expose each known-bug program, random vs pct, beside frontrun.
+"""Bug finding: seeds needed to expose each known-bug program, per policy and kernel.
 
-    python bench/kernel_bugs.py [--trials 50] [--frontrun-trials 50]
+    python bench/kernel_bugs.py [--trials 50] [--cap 200] [--frontrun --frontrun-trials 50]
 
-For each program of ``tests/kernel/programs.py`` whose bug needs a reordering (lost update,
-deadlock, timer tie), trial ``t`` tries seeds ``t*10000, t*10000+1, ...`` until the bug
-shows; the figure is the median number of seeds over ``--trials`` trials (lower is better).
-frontrun's async random explorer runs the same program bodies (its tasks get the shared
-state as an argument) with ``seed=t``; its figure is the interleavings it explored until
-the first counterexample.  The lock-order and unawaited/leaked programs are not here: the
-kernel's detectors report those on the first run, whatever the schedule.
+The table is :func:`bench.kernel_detection.kernel_section`: for each program of
+``tests/kernel/programs.py`` whose bug needs a reordering (lost update, a task held back
+three steps, check-then-act across two awaits, publish before a late subscribe, timer tie,
+ABBA deadlock, starvation), on both kernels, the median number of seeds over ``--trials``
+trials for ``random`` (the walk), ``shuffle`` (the per-batch shuffle) and ``pct``.
+With ``--frontrun``, frontrun's async random explorer runs three of the program bodies (its
+tasks get the shared state as an argument) with ``seed=t``; its figure is the interleavings
+it explored until the first counterexample.  The lock-order and unawaited/leaked programs
+are not here: the kernel's detectors report those on the first run, whatever the schedule.
 """
 
 from __future__ import annotations
@@ -18,17 +20,13 @@ import asyncio
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import frontrun
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import sim
-from sim.kernel import Deadlock
-from tests.kernel import programs
+from kernel_detection import kernel_section
 
 CAP = 2000
 """Seeds tried per trial before giving up (a trial that gives up counts as CAP)."""
@@ -36,19 +34,7 @@ CAP = 2000
 FRONTRUN_DEADLOCK_TRIALS = 5
 """frontrun detects a deadlock by waiting out a wall-clock timeout (about 5 s per trial)."""
 
-BUGS: dict[str, tuple[Callable[[], Any], Callable[[Any], bool]]] = {
-    "lost update": (programs.lost_update, lambda r: isinstance(r.error, programs.LostUpdate)),
-    "deadlock": (programs.deadlock, lambda r: isinstance(r.error, Deadlock)),
-    "timer tie": (programs.timer_tie, lambda r: r.error is not None),
-}
-
-
-def seeds_to_expose(main: Callable[[], Any], exposed: Callable[[Any], bool], policy: str, trial: int) -> int:
-    for attempt in range(CAP):
-        result = sim.run(main, policy=policy, seed=trial * 10000 + attempt, trace=False, detectors=False)
-        if exposed(result):
-            return attempt + 1
-    return CAP
+FRONTRUN_BUGS = ("lost update", "deadlock", "timer tie")
 
 
 # -- the same programs for frontrun: tasks receive the shared state ---------------------
@@ -100,6 +86,8 @@ FRONTRUN: dict[str, dict[str, Any]] = {
 
 
 def frontrun_explored(options: dict[str, Any], trial: int) -> int | None:
+    import frontrun
+
     result = asyncio.run(frontrun.explore_async_random(max_attempts=CAP, seed=trial, **options))
     return result.num_explored if result.property_holds is False else None
 
@@ -107,24 +95,24 @@ def frontrun_explored(options: dict[str, Any], trial: int) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--cap", type=int, default=200, help="seeds per trial before giving up")
+    parser.add_argument("--frontrun", action="store_true", help="also run frontrun on three of the programs")
     parser.add_argument("--frontrun-trials", type=int, default=50)
     args = parser.parse_args()
-    print(f"median seeds to expose over {args.trials} trials (frontrun: interleavings explored, "
-          f"{args.frontrun_trials} trials)")
-    print(f"{'bug':<12} {'fifo':>6} {'random':>8} {'pct':>8} {'frontrun':>10} {'wall s':>8}")
-    for name, (program, exposed) in BUGS.items():
-        started = time.perf_counter()
-        fifo = "found" if exposed(sim.run(program, detectors=False)) else "never"
-        medians = [statistics.median(seeds_to_expose(program, exposed, policy, t) for t in range(args.trials))
-                   for policy in ("random", "pct")]
+    started = time.perf_counter()
+    kernel_section(args.trials, args.cap)
+    print(f"({time.perf_counter() - started:.0f} s)")
+    if not args.frontrun:
+        return
+    print(f"\nfrontrun: interleavings explored to the first counterexample ({args.frontrun_trials} trials)")
+    for name in FRONTRUN_BUGS:
         trials = min(args.frontrun_trials, FRONTRUN_DEADLOCK_TRIALS) if name == "deadlock" else args.frontrun_trials
         found = [frontrun_explored(FRONTRUN[name], t) for t in range(trials)]
         hits = [n for n in found if n is not None]
         theirs = f"{statistics.median(hits):g}" if hits else "not found"
         if len(hits) < len(found) or len(found) < args.frontrun_trials:
             theirs += f" ({len(hits)}/{len(found)})"
-        print(f"{name:<12} {fifo:>6} {medians[0]:8g} {medians[1]:8g} {theirs:>10} "
-              f"{time.perf_counter() - started:8.1f}")
+        print(f"{name:<12} {theirs:>10}")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def check_determinism(
     hashes: dict[str, str] = {}
     notes: list[str] = []
     for label in ("in-process #1", "in-process #2"):
-        result = run(factory(), seed=seed, policy=policy, kernel=kernel, **run_options)
+        result = run(factory(), seed=seed, policy=policy, kernel=kernel, **{"trace": True, **run_options})
         traces[label], hashes[label] = result.trace, result.trace_hash
     if subprocess_check and spec is not None:
         hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
@@ -123,7 +123,7 @@ def _child_main() -> None:
     parser.add_argument("--options", default="{}")
     args = parser.parse_args()
     result = run(resolve(args.target)(), seed=args.seed, policy=args.policy, kernel=args.kernel,
-                 **json.loads(args.options))
+                 **{"trace": True, **json.loads(args.options)})
     sys.stdout.write(json.dumps({"trace_hash": result.trace_hash}) + "\n" + result.trace.to_jsonl())
 
 

@@ -6,11 +6,14 @@ which refuse):
 
 * ``time()`` is virtual: it starts at 0 and, whenever nothing is ready, jumps to the next
   timer.  There is no selector, so there is nothing to wait for in real time.
-* ``_run_once()`` runs the ready queue in an order given by a choice source.  Three modes:
-  *fifo* (no choices: the stock loop's order, the fast path), *batch* (each ready batch,
-  including timers falling due together, is permuted by a Fisher-Yates shuffle whose draws
-  come from the choice source, so draw 0 keeps fifo order) and *pct* (one handle per
-  step, the highest-priority task first; see :mod:`sim.kernel.pct`).
+* ``_run_once()`` runs the ready queue in an order given by a choice source.  Four modes:
+  *fifo* (no choices: the stock loop's order, the fast path), *walk* (policy ``random``:
+  at every step one handle is drawn among *all* ready ones, including those made ready
+  by the steps before it, so a task can be held back for any number of steps; draw 0 is
+  the head of the queue, i.e. fifo), *batch* (policy ``shuffle``: each ready batch,
+  including timers falling due together, is permuted by a Fisher-Yates shuffle, so a task
+  is reordered within its batch but never held back across batches) and *pct* (one handle
+  per step, the highest-priority task first; see :mod:`sim.kernel.pct`).
 
 Every task step is recorded for the trace as ``(task index, code, f_lasti, time)``; task names
 are ``<coroutine qualname>#<n>`` with ``n`` counted per name within the run, never asyncio's
@@ -48,17 +51,28 @@ class SimEventLoop(asyncio.BaseEventLoop):
         pct: PCTPriorities | None = None,
         record: bool = True,
         max_steps: int | None = None,
+        walk: bool = False,
+        max_virtual_seconds: float | None = None,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         """``record=False`` keeps no per-step trace (the fast mode); ``max_steps`` bounds
-        the handles run (task steps and plain callbacks)."""
+        the handles run (task steps and plain callbacks); ``walk`` draws each step among
+        all ready handles instead of shuffling whole batches."""
         super().__init__()
         self._time = 0.0
-        self._shuffle_draws = choices.shuffle_draws if choices is not None else None
+        self._shuffle_draws = choices.shuffle_draws if choices is not None and not walk else None
+        self._walk_choose = choices.choose if choices is not None and walk else None
+        self._walk_draw = choices.seeded_draw if choices is not None and walk else None
+        self._walk_append = choices.record.append if choices is not None else None
         self._pct = pct
         self._pct_ready: list[tuple[float, int, asyncio.Handle, asyncio.Task[Any]]] = []
         self._pct_seq = 0
         self._record = record
         self.max_steps = max_steps
+        self._jitter = jitter
+        self.max_virtual_seconds = _INFINITY if max_virtual_seconds is None else max_virtual_seconds
+        self.bound_hit = ""
+        """Which bound stopped the run ("max_steps=N" or "max_virtual_seconds=T"), if any."""
         self._handles_run = 0
         self._timer_seq = 0
         self.names: list[str] = []
@@ -110,6 +124,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
         order of timers due at the same instant their creation order.
         """
         self._check_closed()
+        if self._jitter is not None and when > self._time:
+            when += self._jitter()
         timer = asyncio.TimerHandle(when, callback, args, self, context)
         self._timer_seq += 1
         heapq.heappush(self._scheduled, (when, self._timer_seq, timer))  # type: ignore[arg-type]
@@ -119,6 +135,8 @@ class SimEventLoop(asyncio.BaseEventLoop):
     def sleep_until(self, when: float, future: asyncio.Future[Any], result: Any) -> None:
         """Resolve ``future`` with ``result`` at virtual time ``when``: the timer behind
         :func:`virtual_sleep`, a bare heap entry instead of a TimerHandle and a callback."""
+        if self._jitter is not None and when > self._time:
+            when += self._jitter()
         self._timer_seq += 1
         heapq.heappush(self._scheduled, (when, self._timer_seq, future, result))  # type: ignore[arg-type]
 
@@ -140,6 +158,11 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 self._stopping = True
                 return
             if when > self._time:
+                if when > self.max_virtual_seconds:
+                    self.step_limit_hit = True
+                    self.bound_hit = f"max_virtual_seconds={self.max_virtual_seconds:g}"
+                    self._stopping = True
+                    return
                 self._time = when
         now = self._time
         while scheduled and scheduled[0][0] <= now:
@@ -151,12 +174,15 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 entry[2].set_result(entry[3])
         if self._pct is not None:
             self._run_pct_steps()
+        elif self._walk_choose is not None:
+            self._run_walk_steps()
         elif self._shuffle_draws is None:
             self._run_fifo_batch()
         else:
             self._run_shuffled_batch()
         if self.max_steps is not None and self._handles_run > self.max_steps:
             self.step_limit_hit = True
+            self.bound_hit = self.bound_hit or f"max_steps={self.max_steps}"
             self._stopping = True
 
     def _drop_cancelled_timers(self) -> None:
@@ -216,6 +242,51 @@ class SimEventLoop(asyncio.BaseEventLoop):
                 record((index, *suspended_at(owner.get_coro()), now))
             elif isinstance(owner, _Task):
                 self._record_step(owner)
+
+    def _run_walk_steps(self) -> None:
+        """The random walk: as many steps as the batch had handles, each one drawn among
+        everything ready *now* (the rest of the batch and whatever its steps made ready).
+
+        Counting steps per batch (not running until the queue is empty) keeps the stock
+        loop's rhythm of pulling due timers in between, so all-zero draws (always the head
+        of the queue) are exactly the fifo order, and a shrunk schedule converges to fifo.
+        A drawn handle ``i > 0`` trades places with the head, which is then popped: O(1) on
+        the deque's ends, and the old head keeps waiting at ``i`` (held back further).
+        """
+        ready = self._ready
+        count = len(ready)
+        self._handles_run += count
+        choose = self._walk_choose
+        assert choose is not None
+        draw = self._walk_draw
+        append = self._walk_append
+        popleft = ready.popleft
+        record = self._record
+        for _ in range(count):
+            size = len(ready)
+            if not size:
+                break
+            if size > 1:
+                if draw is not None:
+                    index = int(draw() * size)
+                    append(index)  # type: ignore[misc]
+                else:
+                    index = choose(size)
+                if index:
+                    handle = ready[index]
+                    ready[index] = ready[0]
+                    popleft()
+                else:
+                    handle = popleft()
+            else:
+                handle = popleft()
+            if handle._cancelled:
+                continue
+            handle._run()
+            if record:
+                owner = getattr(handle._callback, "__self__", None)
+                if isinstance(owner, _Task):
+                    self._record_step(owner)
 
     def _run_shuffled_batch(self) -> None:
         """A Fisher-Yates shuffle of the batch, one draw per position (draw 0 everywhere is

@@ -9,6 +9,7 @@ from typing import Any
 
 from sim.kernel.asyncio_loop import SimEventLoop, virtual_sleep
 from sim.kernel.choices import ChoiceSource
+from sim.kernel.livelock import WINDOW, livelock_violation
 from sim.kernel.lockdep import LockDep
 from sim.kernel.outcome import KernelOutcome
 from sim.kernel.patches import Patches
@@ -36,9 +37,13 @@ def run_on_asyncio(
     record: bool,
     lockdep: LockDep | None,
     max_steps: int | None,
+    walk: bool = False,
+    max_virtual_seconds: float | None = None,
+    jitter: Callable[[], float] | None = None,
 ) -> tuple[KernelOutcome, SimEventLoop]:
-    """Run ``main()`` to completion, deadlock or step limit; never raises ``main``'s error."""
-    loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps)
+    """Run ``main()`` to completion, deadlock or a bound; never raises ``main``'s error."""
+    loop = SimEventLoop(choices=choices, pct=pct, record=record, max_steps=max_steps, walk=walk,
+                        max_virtual_seconds=max_virtual_seconds, jitter=jitter)
     outcome = KernelOutcome(names=loop.names)
     patches = _use_virtual_sleep()
     if lockdep is not None:
@@ -48,6 +53,7 @@ def run_on_asyncio(
     root.add_done_callback(lambda _: loop.stop())
     try:
         loop.run_forever()
+        livelock = _observe_livelock(loop, root) if loop.step_limit_hit and not root.done() else None
         outcome.raw = loop.raw[:]
         outcome.steps = loop.handles_run
         outcome.virtual_seconds = loop.time()
@@ -60,11 +66,9 @@ def run_on_asyncio(
             else:
                 outcome.value = root.result()
             outcome.violations += [_leaked(loop, task) for task in pending]
-        elif loop.step_limit_hit:
-            outcome.error = StepLimitExceeded(
-                f"run exceeded max_steps={max_steps} at t={loop.time():g}s; "
-                f"main is suspended at {_site(root)}"
-            )
+        elif livelock is not None:
+            outcome.violations.append(livelock)
+            outcome.error = StepLimitExceeded(f"{livelock.message}; main is suspended at {_site(root)}")
         else:
             blocked = [root, *pending]
             violation = _deadlock(loop, blocked, lockdep)
@@ -77,6 +81,21 @@ def run_on_asyncio(
         patches.restore()
         loop.close()
     return outcome, loop
+
+
+def _observe_livelock(loop: SimEventLoop, root: asyncio.Task[Any]) -> Violation:
+    """A bound was hit: run :data:`~sim.kernel.livelock.WINDOW` more steps with the trace on
+    and name the tasks that stepped in them."""
+    bound, now = loop.bound_hit, loop.time()
+    mark = len(loop.raw)
+    loop._record = True
+    loop.step_limit_hit = False
+    loop.max_virtual_seconds = float("inf")
+    loop.max_steps = loop.handles_run + WINDOW
+    loop.run_forever()
+    window = loop.raw[mark:]
+    loop.step_limit_hit = True
+    return livelock_violation(loop.names, window, bound=bound, now=now)
 
 
 def _use_virtual_sleep() -> Patches:

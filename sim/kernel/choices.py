@@ -93,14 +93,18 @@ class RecordingChoices:
     in that order.
     """
 
-    __slots__ = ("choose", "record", "shuffle_draws")
+    __slots__ = ("choose", "record", "seeded_draw", "shuffle_draws")
 
     def __init__(self, source: ChoiceSource) -> None:
         self.record: list[int] = []
         append = self.record.append
         extend = self.record.extend
+        self.seeded_draw = None
+        """For a seeded source, its ``random()``: the walk inlines ``int(draw() * n)`` plus
+        ``record.append`` per step instead of calling ``choose`` (same values, same record)."""
         if isinstance(source, SeededChoices):
             draw = source._random
+            self.seeded_draw = draw
 
             def choose(n: int) -> int:
                 value = int(draw() * n)

@@ -9,10 +9,15 @@ BacktestOrderManager._lock``: all locks created on one line form one class, as i
 lockdep, so an inversion between two sessions' managers is found even when each session
 has its own lock objects.  Nesting two locks of the same class is not reported.
 
-Hooked classes: ``asyncio.Lock`` and anyio's ``Lock`` on both backends (anyio 4.x builds
-its own lock on asyncio and wraps ``trio.Lock`` on trio).  Gaps: bare ``trio.Lock``,
-``asyncio.Semaphore``/``Condition`` and locks created before the run (those are named by
-their first acquisition site instead).
+Hooked classes: ``asyncio.Lock`` and ``asyncio.Semaphore`` (so ``BoundedSemaphore`` and
+``Condition``, which holds a ``Lock``), ``trio.Lock``/``StrictFIFOLock`` (so
+``trio.Condition``), ``trio.Semaphore``, and anyio's ``Lock`` and ``Semaphore`` on both
+backends (so anyio's ``Condition``).  A semaphore is a lock class like any other here: a
+task that holds a permit while acquiring a lock orders the two.  Where one hooked class
+wraps another (anyio's trio ``Lock`` wraps a ``trio.Lock``), only the outer one is counted.
+Gaps: locks created before the run are named by their first acquisition site; a
+``trio.Condition.wait`` hands the lock back to the waiter without ``acquire``, so edges
+taken after a wait are missed until the next explicit acquisition.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ class LockDep:
         self._names: dict[int, str] = {}
         self._locks: list[Any] = []  # keeps ids stable for the run
         self._held: dict[Any, list[str]] = {}
-        self._owner: dict[int, Any] = {}
+        self._owners: dict[int, list[Any]] = {}
+        self._inside: dict[Any, int] = {}
         self.waiting: dict[Any, str] = {}
         self.edges: dict[tuple[str, str], str] = {}
         self._patches = Patches()
@@ -72,36 +78,54 @@ class LockDep:
     def install(self) -> None:
         import anyio._backends._asyncio as anyio_asyncio
         import anyio._backends._trio as anyio_trio
+        import trio
 
-        for cls in (asyncio.Lock, anyio_asyncio.Lock, anyio_trio.Lock):
+        for cls in (asyncio.Lock, asyncio.Semaphore, anyio_asyncio.Lock, anyio_asyncio.Semaphore,
+                    anyio_trio.Lock, anyio_trio.Semaphore, trio.Lock, trio.StrictFIFOLock, trio.Semaphore):
             self._hook(cls)
 
     def uninstall(self) -> None:
         self._patches.restore()
 
     def _hook(self, cls: type) -> None:
+        """Wrap ``cls``'s acquire/release.  A call made while the same task is already inside
+        a hooked call (the inner lock of a wrapper class) passes straight through."""
         dep = self
+        inside = self._inside
         original_init = cls.__init__
         original_acquire = cls.acquire
         original_release = cls.release
 
         def __init__(lock: Any, *args: Any, **kwargs: Any) -> None:
             original_init(lock, *args, **kwargs)
-            dep._created(lock, _creation_name())
+            if id(lock) not in dep._names:
+                dep._created(lock, _creation_name())
 
         async def acquire(lock: Any) -> Any:
             task = dep._current_task()
+            if inside.get(task):
+                return await original_acquire(lock)
             name = dep._before_acquire(lock, task)
+            inside[task] = 1
             try:
                 result = await original_acquire(lock)
             finally:
+                inside[task] = 0
                 dep.waiting.pop(task, None)
             dep._acquired(lock, name, task)
             return result
 
         def release(lock: Any) -> None:
-            original_release(lock)
-            dep._released(lock)
+            task = dep._current_task()
+            if inside.get(task):
+                original_release(lock)
+                return
+            inside[task] = 1
+            try:
+                original_release(lock)
+            finally:
+                inside[task] = 0
+            dep._released(lock, task)
 
         self._patches.set(cls, "__init__", __init__)
         self._patches.set(cls, "acquire", acquire)
@@ -111,8 +135,15 @@ class LockDep:
 
             def acquire_nowait(lock: Any) -> None:
                 task = dep._current_task()
+                if inside.get(task):
+                    original_nowait(lock)
+                    return
                 name = dep._before_acquire(lock, task, blocking=False)
-                original_nowait(lock)
+                inside[task] = 1
+                try:
+                    original_nowait(lock)
+                finally:
+                    inside[task] = 0
                 dep._acquired(lock, name, task)
 
             self._patches.set(cls, "acquire_nowait", acquire_nowait)
@@ -139,16 +170,24 @@ class LockDep:
                 if before != name and (before, name) not in self.edges:
                     site = site or caller_site()
                     self.edges[(before, name)] = f"{site} in {self._task_name(task)}"
-        if blocking and lock.locked():
+        if blocking and _taken(lock):
             self.waiting[task] = name
         return name
 
     def _acquired(self, lock: Any, name: str, task: Any) -> None:
         self._held.setdefault(task, []).append(name)
-        self._owner[id(lock)] = task
+        self._owners.setdefault(id(lock), []).append(task)
 
-    def _released(self, lock: Any) -> None:
-        task = self._owner.pop(id(lock), None)
+    def _released(self, lock: Any, releaser: Any = None) -> None:
+        """Drop the lock from its holder's list: the releasing task if it holds it (a
+        semaphore has several holders), else the oldest holder (released on its behalf)."""
+        owners = self._owners.get(id(lock))
+        if not owners:
+            return
+        task = releaser if releaser in owners else owners[0]
+        owners.remove(task)
+        if not owners:
+            del self._owners[id(lock)]
         held = self._held.get(task)
         if held:
             name = self._names.get(id(lock))
@@ -159,9 +198,9 @@ class LockDep:
 
     def holder_of(self, lock_name: str) -> Any:
         """The task holding a lock of that name, if any."""
-        for lock_id, task in self._owner.items():
-            if self._names.get(lock_id) == lock_name:
-                return task
+        for lock_id, tasks in self._owners.items():
+            if tasks and self._names.get(lock_id) == lock_name:
+                return tasks[0]
         return None
 
     # -- the verdict --------------------------------------------------------------------
@@ -195,6 +234,14 @@ class LockDep:
             details={"cycle": cycle, "edges": [{"held": a, "acquiring": b, "site": self.edges[(a, b)]}
                                                for a, b in pairs]},
         )
+
+
+def _taken(lock: Any) -> bool:
+    """Would acquiring block?  ``locked()`` where the class has it, else no permit left."""
+    locked = getattr(lock, "locked", None)
+    if callable(locked):
+        return bool(locked())
+    return getattr(lock, "value", 1) == 0
 
 
 def _cycles_through(graph: dict[str, list[str]], start: str) -> list[list[str]]:

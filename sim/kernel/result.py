@@ -20,7 +20,17 @@ class Deadlock(SimulationError):
 
 
 class StepLimitExceeded(SimulationError):
-    """The run took more than ``max_steps`` steps (a livelock, or a limit set too low)."""
+    """The run took more than ``max_steps`` steps or ran past ``max_virtual_seconds`` (a
+    livelock, or a limit set too low); the ``kernel.livelock`` violation names the tasks."""
+
+
+class ViolationsFound(SimulationError):
+    """Raised by :meth:`RunResult.raise_for_error` when ``main`` returned but detectors
+    (lockdep, leaked tasks, unawaited coroutines, ...) reported violations."""
+
+    def __init__(self, message: str, violations: list[Violation]) -> None:
+        super().__init__(message)
+        self.violations = violations
 
 
 @dataclass
@@ -47,6 +57,10 @@ class RunResult:
     kernel: str = "asyncio"
     contended_steps: int = 0
     """Steps taken while two or more handles were ready (pct only; sizes ``pct_horizon``)."""
+    coverage: frozenset[int] = frozenset()
+    """Which interleavings this run covered: stable hashes of ordered pairs of (task, await
+    site) run back to back by different tasks (:func:`sim.kernel.trace.coverage_of`).  Filled
+    when the run was traced or asked with ``coverage=True``; empty otherwise."""
 
     @property
     def ok(self) -> bool:
@@ -54,13 +68,27 @@ class RunResult:
         return self.error is None and not self.violations
 
     def raise_for_error(self) -> None:
-        """Re-raise ``error`` if ``main`` failed (violations alone do not raise)."""
+        """Re-raise ``error`` if ``main`` failed, else raise :class:`ViolationsFound` if any
+        detector fired: a test written as ``sim.run(...).raise_for_error()`` must fail on a
+        leaked task or a lock-order cycle as surely as on an exception."""
         if self.error is not None:
             raise self.error
+        if self.violations:
+            raise ViolationsFound(
+                f"{len(self.violations)} violation(s): {_rules(self.violations)}\n"
+                + "\n".join(violation.render() for violation in self.violations),
+                self.violations,
+            )
 
     def summary(self) -> str:
-        """One line: knobs first, then the outcome, as a run log would print it."""
-        outcome = "ok" if self.error is None else f"error {type(self.error).__name__}: {self.error}"
+        """One line: knobs first, then the outcome, as a run log would print it ("ok" only
+        when there is neither an error nor a violation)."""
+        if self.error is not None:
+            outcome = f"error {type(self.error).__name__}: {self.error}"
+        elif self.violations:
+            outcome = f"violations: {_rules(self.violations)}"
+        else:
+            outcome = "ok"
         return (
             f"kernel={self.kernel} policy={self.policy} seed={self.seed} steps={self.steps} "
             f"virtual={self.virtual_seconds:g}s wall={self.wall_seconds:.3f}s "
@@ -70,3 +98,11 @@ class RunResult:
     def render(self) -> str:
         """The summary line, then every violation block."""
         return "\n".join([self.summary(), *(violation.render() for violation in self.violations)])
+
+
+def _rules(violations: list[Violation]) -> str:
+    """``rule xN`` per distinct rule, in order of first appearance."""
+    counts: dict[str, int] = {}
+    for violation in violations:
+        counts[violation.rule] = counts.get(violation.rule, 0) + 1
+    return ", ".join(rule if count == 1 else f"{rule} x{count}" for rule, count in counts.items())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
@@ -184,6 +185,49 @@ class Trace:
         if len(self.steps) > limit:
             lines.append(f"    Note over T0: ... {len(self.steps) - limit} more steps")
         return "\n".join(lines) + "\n"
+
+
+class RecoveredTrace(Trace):
+    """The trace of a lean run, recovered on first use by replaying the run's schedule with
+    the trace on (determinism makes the replay exact; ``recover`` checks it)."""
+
+    def __init__(self, recover: Callable[[], Trace]) -> None:
+        self._recover: Callable[[], Trace] | None = recover
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("names", "_raw", "_steps") and self.__dict__.get("_recover") is not None:
+            recover = self._recover
+            self._recover = None
+            assert recover is not None
+            full = recover()
+            self.names, self._raw, self._steps = full.names, full._raw, full._steps
+            return getattr(self, name)
+        raise AttributeError(name)
+
+
+def coverage_of(names: list[str], raw: list[RawStep]) -> frozenset[int]:
+    """Ordered pairs of (task, await site) for every two consecutive steps of different
+    tasks, as stable 32-bit hashes (CRC-32 of the rendered pair: the same across processes
+    and ``PYTHONHASHSEED``).  Task names drop their ``#n`` counter, so the pair "a handler
+    ran right after the feed at this await" counts once however many handlers exist."""
+    sites: dict[tuple[CodeType | None, int], str] = {}
+    pairs: set[tuple[int, CodeType | None, int, int, CodeType | None, int]] = set()
+    previous: tuple[int, CodeType | None, int] | None = None
+    for task, code, lasti, _ in raw:
+        if previous is not None and previous[0] != task:
+            pairs.add((*previous, task, code, lasti))
+        previous = (task, code, lasti)
+    labels = [name.rsplit("#", 1)[0] for name in names]
+    found = set()
+    for task_a, code_a, lasti_a, task_b, code_b, lasti_b in pairs:
+        rendered = []
+        for task, code, lasti in ((task_a, code_a, lasti_a), (task_b, code_b, lasti_b)):
+            site = sites.get((code, lasti))
+            if site is None:
+                site = sites[(code, lasti)] = format_suspension(code, lasti)
+            rendered.append(f"{labels[task]}@{site}")
+        found.add(zlib.crc32("->".join(rendered).encode()))
+    return frozenset(found)
 
 
 def _mermaid_text(text: str) -> str:

@@ -2,14 +2,27 @@
 
 CPython reports such a coroutine when it is finalized, through
 ``warnings._warn_unawaited_coroutine(coro)``; while a run is active that hook records the
-coroutine instead, and ``sys.set_coroutine_origin_tracking_depth`` makes ``cr_origin``
-name the line that created it.  A final ``gc.collect()`` catches coroutines kept alive by
-reference cycles.
+coroutine instead.  A final ``gc.collect()`` catches coroutines kept alive by reference
+cycles.
+
+Attribution to the run that created them: the never-started coroutines alive when the run
+starts are noted; one of them finalized during the run goes to the stock warning, not to
+this run.  This run's coroutines still alive and never started at its end (kept alive by a
+traceback in ``RunResult.error``, say) are reported now and remembered, so that their
+finalization during a *later* run is not reported there again.
+
+Where a coroutine was created: with ``origins=True``, ``sys.set_coroutine_origin_tracking_depth``
+makes ``cr_origin`` name the line that called the coroutine function — about 30% on a
+coroutine-heavy run, so by default it is off and a finding names the coroutine function's
+own definition; :func:`sim.kernel.run` then replays the run's schedule with origins on
+(determinism makes it the same run) to name the creating lines.  Findings are aggregated
+by site: one violation per (coroutine, site) with a count.
 """
 
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import sys
 import warnings
@@ -20,49 +33,110 @@ from sim.kernel.sites import short_path
 from simwire.violation import Violation
 
 ORIGIN_DEPTH = 1
-"""Frames kept per coroutine creation.  One names the line that called the coroutine
-function, which is the usual bug (`notify()` without `await`); each extra frame costs about
-0.3x on a task-switch-bound workload, so the default stays at one."""
+"""Frames kept per coroutine creation with ``origins=True``: the line that called the
+coroutine function, which is the usual bug (`notify()` without `await`)."""
 
 _PLUMBING = (f"{os.sep}asyncio{os.sep}", f"{os.sep}anyio{os.sep}", f"{os.sep}trio{os.sep}")
+
+DEFINED = "defined at "
+"""Prefix of a site that names the coroutine function's definition (origins were off)."""
+
+_REPORTED: dict[int, str] = {}
+"""Coroutines already reported by the run that created them (still alive at its end), by
+id with their qualname to confirm the identity.  Not a WeakSet: a garbage collection clears
+weak references *before* it finalizes, so the finalizer could no longer find them."""
+
+
+def _never_started() -> dict[int, str]:
+    return {
+        id(obj): obj.__qualname__
+        for obj in gc.get_objects()
+        if type(obj).__name__ == "coroutine" and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED
+    }
 
 
 class UnawaitedWatch:
     """Records never-awaited coroutines from :meth:`start` to :meth:`stop`."""
 
-    def __init__(self) -> None:
-        self.found: list[tuple[str, str]] = []
+    def __init__(self, *, origins: bool = False) -> None:
+        self.origins = origins
+        self.found: dict[tuple[str, str], int] = {}
         self._patches = Patches()
         self._depth = 0
+        self._stock: Any = None
+        self._before: dict[int, str] = {}
 
     def start(self) -> None:
+        self._before = _never_started()
         self._depth = sys.get_coroutine_origin_tracking_depth()
-        sys.set_coroutine_origin_tracking_depth(ORIGIN_DEPTH)
-        self._patches.set(warnings, "_warn_unawaited_coroutine", self._record)
+        if self.origins:
+            sys.set_coroutine_origin_tracking_depth(ORIGIN_DEPTH)
+        self._stock = self._patches.set(warnings, "_warn_unawaited_coroutine", self._record)
 
     def stop(self) -> list[Violation]:
-        """Collect garbage, undo the hooks, and return one violation per coroutine."""
+        """Collect garbage, undo the hooks, and return one violation per site."""
         try:
             gc.collect()
+            self._still_alive_and_never_started()
         finally:
             self._patches.restore()
             sys.set_coroutine_origin_tracking_depth(self._depth)
         return [
             Violation(
                 rule="kernel.unawaited",
-                message=f"coroutine {name}() was created but never awaited",
+                message=f"coroutine {name}() was created but never awaited"
+                + (f" ({count} times at this site)" if count > 1 else ""),
                 location=site,
                 expected=f"`await {name}(...)` or a task started from it",
-                seen="the coroutine object was garbage-collected without running",
+                seen=f"{count} coroutine object(s) dropped or left without ever running",
+                details={"coroutine": name, "count": count},
             )
-            for name, site in self.found
+            for (name, site), count in self.found.items()
         ]
 
+    @property
+    def sites_known(self) -> bool:
+        """False if some finding names only a definition (origins were off)."""
+        return not any(site.startswith(DEFINED) for _, site in self.found)
+
+    def _still_alive_and_never_started(self) -> None:
+        """This run's coroutines that never ran and are still referenced (by a traceback,
+        a result, a list): reported by this run, ignored when they die later."""
+        for obj in gc.get_objects():
+            if (
+                type(obj).__name__ == "coroutine"
+                and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED
+                and self._before.get(id(obj)) != obj.__qualname__
+                and _REPORTED.get(id(obj)) != obj.__qualname__
+            ):
+                site = self._site(obj)
+                if site is not None:
+                    self._add(obj, site)
+                    _REPORTED[id(obj)] = obj.__qualname__
+
     def _record(self, coro: Any) -> None:
-        origin = getattr(coro, "cr_origin", None) or ()
-        site = "<unknown: created before the run>"
-        for filename, line, function in origin:
-            if not any(part in filename for part in _PLUMBING):
-                site = f"{short_path(filename)}:{line} {function}"
-                break
-        self.found.append((getattr(coro, "__qualname__", repr(coro)), site))
+        name = getattr(coro, "__qualname__", "")
+        if _REPORTED.get(id(coro)) == name:
+            del _REPORTED[id(coro)]
+            return
+        site = None if self._before.get(id(coro)) == name else self._site(coro)
+        if site is None:
+            self._stock(coro)  # not created by this run, or by plumbing: the stock RuntimeWarning
+            return
+        self._add(coro, site)
+
+    def _site(self, coro: Any) -> str | None:
+        origin = getattr(coro, "cr_origin", None)
+        if origin:
+            for filename, line, function in origin:
+                if not any(part in filename for part in _PLUMBING):
+                    return f"{short_path(filename)}:{line} {function}"
+            return None
+        code = getattr(coro, "cr_code", None)
+        if code is None or any(part in code.co_filename for part in _PLUMBING):
+            return None
+        return f"{DEFINED}{short_path(code.co_filename)}:{code.co_firstlineno} {code.co_qualname}"
+
+    def _add(self, coro: Any, site: str) -> None:
+        key = (getattr(coro, "__qualname__", repr(coro)), site)
+        self.found[key] = self.found.get(key, 0) + 1

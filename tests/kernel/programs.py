@@ -10,6 +10,7 @@ policy needs to expose them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import anyio
 import anyio.lowlevel
@@ -175,3 +176,129 @@ async def set_order() -> list[str]:
         for name in {"binance", "bybit", "coinbase", "kraken", "mexc", "okx", "bitget", "gate", "htx", "kucoin"}:
             tg.start_soon(venue, name, name=name)
     return started
+
+
+async def held_back_withdrawal() -> dict[str, int]:
+    """A lost update that needs one task held back for three steps while another runs:
+    ``first`` reads and awaits once; ``second`` needs two checkpoints before its read.  Only
+    if ``first`` waits while ``second`` takes three steps do both read the same balance.
+    A shuffle of each ready batch cannot do that (a task is never held across batches)."""
+    state = {"balance": 10, "paid": 0}
+
+    async def withdraw(amount: int, warmup: int) -> None:
+        for _ in range(warmup):
+            await anyio.lowlevel.checkpoint()
+        seen = state["balance"]
+        await anyio.lowlevel.checkpoint()
+        if seen >= amount:
+            state["balance"] = seen - amount
+            state["paid"] += amount
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(withdraw, 7, 0)
+        tg.start_soon(withdraw, 6, 2)
+    if 10 - state["balance"] != state["paid"]:
+        raise LostUpdate(f"balance {state['balance']}, paid {state['paid']}")
+    return state
+
+
+class Oversold(AssertionError):
+    """Two buyers passed the same stock check; one unit was sold twice."""
+
+
+async def check_then_act() -> int:
+    """Each buyer checks the stock, then awaits twice (a price lookup, a risk check) before
+    taking the unit.  Under fifo the second buyer, three checkpoints late, checks after the
+    first has taken it; any order where its check falls inside that window oversells."""
+    stock = {"units": 1, "sold": 0}
+
+    async def buyer(late: int) -> None:
+        for _ in range(late):
+            await anyio.lowlevel.checkpoint()
+        if stock["units"] > 0:  # check
+            await anyio.lowlevel.checkpoint()  # price lookup
+            await anyio.lowlevel.checkpoint()  # risk check
+            stock["units"] -= 1  # act on a stale check
+            stock["sold"] += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(buyer, 0)
+        tg.start_soon(buyer, 3)
+    if stock["sold"] > 1:
+        raise Oversold(f"sold {stock['sold']} of 1 unit")
+    return stock["sold"]
+
+
+class MissedEvent(AssertionError):
+    """An event was published before its subscriber registered, and was lost."""
+
+
+async def late_subscribe() -> list[str]:
+    """The fill handler registers after one set-up await; the venue publishes the fill after
+    two.  Under fifo the handler is in place in time; hold it back two steps and the fill
+    is published to nobody."""
+    handlers: list[Callable[[str], None]] = []
+    received: list[str] = []
+
+    async def subscriber() -> None:
+        await anyio.lowlevel.checkpoint()  # set-up
+        handlers.append(received.append)
+
+    async def venue() -> None:
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
+        for handler in handlers:
+            handler("fill")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(subscriber)
+        tg.start_soon(venue)
+    if received != ["fill"]:
+        raise MissedEvent("the fill was published before the handler subscribed")
+    return received
+
+
+class Starved(AssertionError):
+    """The heartbeat never ran while the worker was busy: the watchdog fired."""
+
+
+async def starved_heartbeat() -> int:
+    """The worker checkpoints four times and then asks whether the heartbeat has beaten at
+    least once; under fifo it has (it runs in the first batch).  A schedule that holds the
+    heartbeat back for the worker's whole burst starves it."""
+    beats = {"n": 0}
+
+    async def heartbeat() -> None:
+        await anyio.lowlevel.checkpoint()
+        beats["n"] += 1
+
+    async def worker() -> None:
+        for _ in range(4):
+            await anyio.lowlevel.checkpoint()
+        if beats["n"] == 0:
+            raise Starved("no heartbeat during the worker's burst of four steps")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(heartbeat)
+        tg.start_soon(worker)
+    return beats["n"]
+
+
+async def near_timer_tie() -> float:
+    """The writer wakes at t=1, the reader 1 ms later and assumes the write happened.
+    Never a tie, so only jitter (``sim.run(..., jitter=...)``) can swap them."""
+    quote = {"price": 0.0}
+
+    async def writer() -> None:
+        await anyio.sleep(1)
+        quote["price"] = 101.5
+
+    async def reader() -> None:
+        await anyio.sleep(1.001)
+        if quote["price"] == 0.0:
+            raise StaleRead("read the quote 1 ms after it was due, before it was published")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer)
+        tg.start_soon(reader)
+    return quote["price"]

@@ -190,8 +190,6 @@ def test_bad_arguments_are_named():
         sim.run(main, policy="lifo")
     with pytest.raises(ValueError, match="unknown kernel 'curio'"):
         sim.run(main, kernel="curio")
-    with pytest.raises(ValueError, match="policy 'pct' needs the asyncio kernel"):
-        sim.run(main, kernel="trio", policy="pct")
     with pytest.raises(ValueError, match="schedule choice #1 must be a non-negative int"):
         ReplayChoices([0, -1])
 
