@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import math
+from pathlib import Path
+from typing import Any, NoReturn
 
 from sim.scenario import DEFAULT_SYMBOLS, KERNELS, MODES, POLICIES, ScenarioSpec
 
 
 def symbols_list(text: str) -> tuple[str, ...]:
-    symbols = tuple(s.strip().upper() for s in text.split(",") if s.strip())
-    if not symbols:
+    items = [s.strip().upper() for s in text.split(",")]
+    if not any(items):
         raise argparse.ArgumentTypeError(f"expected comma-separated symbols like BTC_USDT,ETH_USDT, got {text!r}")
+    empty = [str(i) for i, s in enumerate(items, start=1) if not s]
+    if empty:  # 'A,,B' is a typo (a symbol lost), not a list of two
+        raise argparse.ArgumentTypeError(f"empty symbol at item {', '.join(empty)} of {text!r}")
+    symbols = tuple(items)
     bad = [s for s in symbols if not s.replace("_", "").isalnum()]
     if bad:
         raise argparse.ArgumentTypeError(f"not a symbol: {', '.join(bad)} (expected e.g. BTC_USDT)")
@@ -24,6 +30,8 @@ def _number(text: str, convert: type, *, above: float, noun: str, bound: str) ->
         value = convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite {noun.removeprefix('a ')}, got {text!r}")
     if not value > above:
         raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}")
     return value
@@ -39,6 +47,34 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     return _number(text, int, above=0, noun="a whole number", bound=">= 1")
+
+
+def output_file(text: str) -> Path:
+    """A file a command will write: checked when the command line is read, so a typo in a
+    directory name is a usage error now, not a lost result after a long run."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"cannot write {text}: directory {parent} {what}")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A directory a command will create files in (created when missing): it must not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    return path
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
+    return path
 
 
 def fault_plan(text: str) -> str:
@@ -75,9 +111,12 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="PCT change points d (default: %(default)s)")
     parser.add_argument("--no-monitor", dest="monitor", action="store_false",
                         help="turn the runtime contract monitor off (for measuring its cost)")
+    parser.set_defaults(parser=parser)
 
 
 def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
+    """The spec of the options; a combination the spec refuses (say trio with pct) is a usage
+    error naming the options, not a traceback."""
     values = dict(
         mode=args.mode, seed=getattr(args, "seed", 0), kernel=args.kernel, policy=args.policy,
         faults=args.faults, symbols=tuple(args.symbols), hours=args.hours, sessions=args.sessions,
@@ -85,4 +124,12 @@ def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
         pct_depth=args.pct_depth, monitor=args.monitor,
     )
     values.update(overrides)
-    return ScenarioSpec(**values)
+    try:
+        return ScenarioSpec(**values)
+    except ValueError as error:
+        spec_usage_error(args, error)
+
+
+def spec_usage_error(args: Any, error: ValueError) -> NoReturn:
+    """Exit 2 with the reason a :class:`ScenarioSpec` refused the options (argparse prints it)."""
+    args.parser.error(f"invalid scenario options: {error}")
