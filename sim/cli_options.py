@@ -70,11 +70,32 @@ def output_dir(text: str) -> Path:
     return path
 
 
+def existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        what = "a file, not a directory" if path.exists() else "no such directory"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return path
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
     return path
+
+
+def utf8_file(text: str) -> str:
+    """An existing UTF-8 text file (a schedule file, say): a binary or mis-encoded file is a
+    usage error naming the byte, not a UnicodeDecodeError traceback from the reader."""
+    path = existing_file(text)
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise argparse.ArgumentTypeError(f"{text}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"{text}: cannot read ({error.strerror})") from None
+    return text
 
 
 def fault_plan(text: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from sim.cli_options import positive_int
+from sim.cli_options import existing_dir, output_file, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -24,14 +25,16 @@ def register(subparsers: Any) -> None:
                         help="catalogue directory (default: the built-in one); format in docs/catalogue.md")
     parser.add_argument("--only", action="append", default=[], metavar="ID",
                         help="run only this mutant (repeatable)")
-    parser.add_argument("--root", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--root", type=existing_dir, default=None, metavar="DIR",
                         help="project root holding the code to mutate (default: where `system` is installed from)")
     parser.add_argument("--workers", type=positive_int, default=2,
                         help="mutants evaluated at once (default: %(default)s)")
+    parser.add_argument("--junit-xml", type=output_file, metavar="FILE",
+                        help="write a JUnit XML report: one case per mutant (a miss fails), and the control")
     parser.add_argument("--json", action="store_true",
                         help='print {"mutants": [{"id", "defect", "detected", "rules", "seeds", "seconds"}], '
                              '"detected": n, "total": n}')
-    parser.set_defaults(func=main)
+    parser.set_defaults(func=main, parser=parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -39,6 +42,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         catalogue = mutants.load_catalogue(args.catalog or mutants.builtin_catalogue_dir())
+        _check_only(args, [m.id for m in catalogue.mutants])
         root = args.root or _default_root(catalogue.code)
         progress = None if args.json else _announce
         results = mutants.run_catalogue(catalogue, root, only=args.only, workers=args.workers, on_result=progress)
@@ -47,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"simwire mutants: {error}", file=sys.stderr)
         return 2
     detected = sum(r.detected for r in results)
+    if args.junit_xml:
+        _write_junit(args.junit_xml, results, control)
     if args.json:
         print(json.dumps({"mutants": [r.to_json() for r in results], "detected": detected,
                           "total": len(results), "control": control.to_json()}, indent=2, sort_keys=True))
@@ -54,6 +60,33 @@ def main(args: argparse.Namespace) -> int:
         _print_table(results)
         _print_control(control)
     return 0 if detected == len(results) and control.clean else 1
+
+
+def _check_only(args: argparse.Namespace, ids: list[str]) -> None:
+    """``--only M13`` when the id is ``M13-fee-not-charged``: a usage error that suggests it."""
+    for wanted in args.only:
+        if wanted in ids:
+            continue
+        close = [i for i in ids if i.startswith(wanted + "-") or i.startswith(wanted)]
+        if not close:
+            close = difflib.get_close_matches(wanted, ids, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else "; the ids are listed by `simwire mutants --json`"
+        args.parser.error(f"--only {wanted}: no mutant has this id{hint}")
+
+
+def _write_junit(path: Path, results: list[Any], control: Any) -> None:
+    from sim.junit import Case, write_junit
+
+    cases = [Case(r.id, "simwire.mutants", r.seconds,
+                  "" if r.detected else f"{r.status}: {', '.join(r.rules) or r.detail}",
+                  "" if r.detected else f"mutant {r.id} was not detected; run: simwire mutants --only {r.id}")
+             for r in results]
+    cases.append(Case("control (unmutated code fires nothing)", "simwire.mutants", 0.0,
+                      "" if control.clean else "probes fired rules on the unmutated code",
+                      "" if control.clean else "\n".join(
+                          [f"{probe}: {', '.join(rules)}" for probe, rules in control.rules.items() if rules]
+                          + list(control.errors))))
+    write_junit(path, "simwire mutants", cases)
 
 
 def _print_control(control: Any) -> None:

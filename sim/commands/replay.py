@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sim.cli_options import output_file, utf8_file
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -14,10 +16,12 @@ def register(subparsers: Any) -> None:
                     "trace_hash) and say whether the trace hash matches. Exit 0 when it matches and the "
                     "run is clean, 1 on a hash mismatch, an error or a violation, 2 on usage errors.",
     )
-    parser.add_argument("file", metavar="FILE", help="schedule file")
-    parser.add_argument("--jsonl", metavar="OUT", help="write the trace as JSON lines")
-    parser.add_argument("--chrome", metavar="OUT", help="write a Chrome/Perfetto trace of the virtual timeline")
-    parser.add_argument("--mermaid", metavar="OUT", help="write the interleaving as a Mermaid sequence diagram")
+    parser.add_argument("file", type=utf8_file, metavar="FILE", help="schedule file")
+    parser.add_argument("--jsonl", type=output_file, metavar="OUT", help="write the trace as JSON lines")
+    parser.add_argument("--chrome", type=output_file, metavar="OUT",
+                        help="write a Chrome/Perfetto trace of the virtual timeline")
+    parser.add_argument("--mermaid", type=output_file, metavar="OUT",
+                        help="write the interleaving as a Mermaid sequence diagram")
     parser.set_defaults(func=main, parser=parser)
 
 
