@@ -288,6 +288,9 @@ class _World:
             "fees": round(sum(a.get("fees", 0.0) for a in accounts), 8),
             "rows": {name: len(rows) for name, rows in self.tables.items()},
             "session_wall_seconds": self.session_wall_seconds,
+            # the market-data time covered (a backtest's virtual clock stands still): sim.report.data_span
+            "data_start": self.ticks[0].timestamp.isoformat() if self.ticks else "",
+            "data_end": self.ticks[-1].timestamp.isoformat() if self.ticks else "",
             "sessions": [{"session_id": s.session_id, "state": s.state} for s in self.sessions],
         }
 

@@ -116,16 +116,16 @@ def _announce(result: Any) -> None:
 
 
 def _print_table(results: list[Any]) -> None:
-    from rich.table import Table
-
+    """Plain columns, never cut at the terminal's width (ids and rule names are what a reader
+    copies into --only and grep), no trailing padding."""
     from sim.report import console
 
-    table = Table(title="mutants")
-    for column in ("id", "defect", "detected", "rules fired", "seeds", "seconds"):
-        table.add_column(column)
-    for r in results:
-        mark = "[green]yes[/]" if r.detected else f"[red]{r.status}[/]"
-        rules = ", ".join(r.rules) or r.detail
-        table.add_row(r.id, str(r.defect or "-"), mark, rules, str(r.seeds or "-"), f"{r.seconds:.1f}")
-    console.print(table)
+    rows = [("id", "defect", "detected", "seconds", "seeds", "rules fired")]
+    rows += [(r.id, str(r.defect or "-"), "yes" if r.detected else str(r.status), f"{r.seconds:.1f}",
+              str(r.seeds or "-"), ", ".join(r.rules) or r.detail) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for index, row in enumerate(rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        detected = index == 0 or results[index - 1].detected
+        console.print(line.rstrip(), style=None if detected else "red", markup=False)
     console.print(f"{sum(r.detected for r in results)}/{len(results)} detected")

@@ -38,10 +38,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"simwire replay {args.file}  (target {recorded.target})")
     print(result.render())
     _write_trace(args, result.trace)
-    matches = not recorded.trace_hash or recorded.trace_hash == result.trace_hash
-    if not matches:
-        print(f"trace hash MISMATCH: recorded {recorded.trace_hash}, replayed {result.trace_hash}")
-    return 0 if matches and result.ok else 1
+    return _verdict(recorded.trace_hash, result.trace_hash, clean=result.ok)
 
 
 def _replay_scenario(args: argparse.Namespace, data: dict[str, Any]) -> int:
@@ -54,12 +51,24 @@ def _replay_scenario(args: argparse.Namespace, data: dict[str, Any]) -> int:
     except ValueError as error:
         args.parser.error(str(error))
     print(f"simwire replay {args.file}  (scenario: {result.spec.repro()})")
-    print_scenario(result)
+    print_scenario(result, verdict=False)
     _write_trace(args, result.kernel_result.trace)
-    matches = not recorded_hash or recorded_hash == result.trace_hash
-    if not matches:
-        print(f"trace hash MISMATCH: recorded {recorded_hash}, replayed {result.trace_hash}")
-    return 0 if matches and result.clean else 1
+    return _verdict(recorded_hash, result.trace_hash, clean=result.clean)
+
+
+def _verdict(recorded: str, replayed: str, *, clean: bool) -> int:
+    """One last line that agrees with the hash line: a replay that does not reproduce the
+    recorded run says so first, whatever the replayed run's own checks found."""
+    if not recorded:
+        print(f"trace hash {replayed} (the file records none to compare)")
+    elif recorded == replayed:
+        print(f"trace hash matches: {replayed}")
+    else:
+        print(f"trace hash MISMATCH: recorded {recorded}, replayed {replayed}")
+        print("verdict: NOT reproduced (the replay took another path than the recorded run)")
+        return 1
+    print("verdict: reproduced, clean" if clean else "verdict: reproduced, with violations (above)")
+    return 0 if clean else 1
 
 
 def _write_trace(args: argparse.Namespace, trace: Any) -> None:
