@@ -25,6 +25,7 @@ class ResultsWriter:
     """Appends one line per outcome and flushes it, so a killed process loses at most one line."""
 
     def __init__(self, path: Path) -> None:
+        _drop_partial_last_line(path)
         self._file: IO[str] = path.open("a", encoding="utf-8")
 
     def write(self, outcome: SeedOutcome) -> None:
@@ -33,6 +34,16 @@ class ResultsWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """A line cut by a kill mid-write would glue itself to the next line appended."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as file:
+            file.truncate(data.rfind(b"\n") + 1)
 
 
 def read_results(path: Path, specs: list[ScenarioSpec]) -> list[SeedOutcome]:

@@ -1,0 +1,59 @@
+"""``explore --cluster local``: a real Dask local cluster (worker processes) gives what local
+workers give on the same seeds: the same failures, seeds, rules and repro lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.cli import main
+from sim.explore_cluster import INSTALL_HINT, available
+
+# seeds 1-3 of this plan fail (the retry budget runs out), seed 0 is clean: both kinds in one run
+FAILING = ["--seeds", "4", "--hours", "0.2", "--faults", "db_error_rate=0.6", "--no-shrink", "--json"]
+
+pytestmark = pytest.mark.skipif(not available(), reason=f"Dask distributed is not installed ({INSTALL_HINT})")
+
+
+def _explore(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main(["explore", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _comparable(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k not in ("wall_seconds", "seeds_per_second")}
+
+
+def test_a_local_cluster_finds_the_same_failures_in_the_same_seeds_as_local_workers(capsys):
+    workers_code, workers = _explore([*FAILING, "--workers", "2"], capsys)
+    cluster_code, cluster = _explore([*FAILING, "--cluster", "local", "--workers", "2"], capsys)
+    assert workers_code == cluster_code == 1
+    assert [f["seed"] for f in cluster["failures"]] == [1, 2, 3]
+    assert _comparable(cluster) == _comparable(workers), "same JSON: failures, rules, repro lines, violations"
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(capsys):
+    code = main(["explore", "--seeds", "1", "--hours", "0.1", "--cluster", "tcp://127.0.0.1:9", "--json"])
+    assert code == 2
+    assert "cannot reach a Dask scheduler" in capsys.readouterr().err
+
+
+def test_a_worker_lost_mid_run_costs_its_runs_a_retry_not_the_exploration():
+    """Kill one of two worker processes while runs are in flight: every seed still reports."""
+    from distributed import Client, LocalCluster
+
+    from sim import explore
+    from sim.explore_cluster import _outcomes
+    from sim.scenario import ScenarioSpec
+
+    specs = explore.plan(ScenarioSpec(hours=0.1), seeds=4, start=0, kernels=("asyncio",))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        outcomes = _outcomes(client, explore.jobs(specs, 0), lambda: False)
+        first = next(outcomes)
+        victim = next(iter(cluster.workers.values()))
+        victim.process.process.kill()  # the nanny's worker process, dead without a goodbye
+        rest = list(outcomes)
+    assert sorted(o.spec.seed for o in [first, *rest]) == [0, 1, 2, 3]
+    assert all(o.clean for o in [first, *rest])
