@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,14 @@ from sim.explore import POLL_SECONDS, Job, Runner, SeedOutcome, run_one
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'simwire[cluster]'"
+
+
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+}
+"""Dask settings for the workers of ``--cluster local``; on a cluster of your own, set them in
+its configuration (they cost a run 10-30 % of its speed otherwise, docs/exploration.md)."""
 
 
 class ClusterError(Exception):
@@ -56,12 +65,20 @@ def cluster_runner(address: str, *, workers: int) -> Runner:
 def _client(address: str, workers: int) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
+    started = time.perf_counter()
     if address == LOCAL:
-        # one thread per worker process: a run holds the GIL for its whole length
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        import dask.config
+
+        # one thread per worker process: a run holds the GIL for its whole length; and no
+        # statistical profiler sampling the run's stack every 10 ms (docs/exploration.md)
+        with dask.config.set(WORKER_CONFIG):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         try:
             with Client(cluster) as client:
+                client.wait_for_workers(workers)
+                _announce(f"Dask local cluster: {workers} worker process(es) up in "
+                          f"{time.perf_counter() - started:.1f} s")
                 yield client
         finally:
             cluster.close()
@@ -71,7 +88,14 @@ def _client(address: str, workers: int) -> Iterator[Any]:
     except (OSError, TimeoutError) as error:
         raise ClusterError(f"--cluster {address}: cannot reach a Dask scheduler there ({error})") from None
     with client:
+        count = len(client.scheduler_info().get("workers", {}))
+        _announce(f"Dask scheduler {address}: {count} worker(s), connected in {time.perf_counter() - started:.1f} s")
         yield client
+
+
+def _announce(text: str) -> None:
+    """On stderr, beside the progress lines: the engine's start-up cost is part of the figures."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Iterator[SeedOutcome]:
