@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     )
     add_scenario_options(parser, kernels=("asyncio", "trio", "both"), policies=("random", "pct", "fifo"))
     parser.set_defaults(policy="random")
+    parser.add_argument("--swarm", action="store_true",
+                        help="each seed draws its own fault mix (sites on/off, rates, latencies) and PCT depth "
+                             "from the seed; the repro of each run carries the drawn plan (docs/exploration.md)")
     parser.add_argument("--seeds", type=positive_int, default=20, help="how many seeds (default: %(default)s)")
     parser.add_argument("--start", type=non_negative_int, default=0, help="first seed (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=None,
@@ -76,6 +79,10 @@ def main(args: argparse.Namespace) -> int:
     base = spec_from_args(args, kernel=kernels[0])
     try:
         specs = exploration_module.plan(base, seeds=args.seeds, start=args.start, kernels=kernels)
+        if args.swarm:
+            from sim.swarm import swarm
+
+            specs = swarm(specs)
     except ValueError as error:  # e.g. --kernel both with a policy one kernel refuses
         spec_usage_error(args, error)
     try:
@@ -83,7 +90,8 @@ def main(args: argparse.Namespace) -> int:
     except ResultsFileError as error:
         args.parser.error(f"--resume: {error}")
     runner = _runner(args)
-    console_print(args, f"exploring {len(specs)} runs: mode={base.mode} policy={base.policy} faults={base.faults} "
+    faults = "swarm (drawn per seed)" if args.swarm else base.faults
+    console_print(args, f"exploring {len(specs)} runs: mode={base.mode} policy={base.policy} faults={faults} "
                         f"kernels={','.join(kernels)} seeds {args.start}..{args.start + args.seeds - 1}"
                         + (f" on cluster {args.cluster}" if args.cluster else "")
                         + (f"; {len(done)} done in {args.resume}" if done else ""))
