@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import explore
 from sim.cli import main
-from sim.progress import ProgressLines
-from sim.scenario import ScenarioSpec
+from sim.cli.progress import ProgressLines
+from sim.harness import explore
+from sim.harness.scenario import ScenarioSpec
 
 QUICK = ["--hours", "0.1"]
 
@@ -66,14 +66,14 @@ def test_a_non_utf8_schedule_file_is_a_usage_error_naming_the_file(tmp_path, cap
 
 def test_a_combination_the_spec_refuses_is_a_usage_error(monkeypatch, capsys):
     """Whatever ScenarioSpec refuses (the driver's checks, the kernel's declaration) exits 2."""
-    import sim.cli_options
+    import sim.cli.options
 
     class Refusing(ScenarioSpec):
         def __post_init__(self) -> None:
             if (self.kernel, self.policy) == ("trio", "pct"):
                 raise ValueError("policy 'pct' is not supported by this kernel")
 
-    monkeypatch.setattr(sim.cli_options, "ScenarioSpec", Refusing)
+    monkeypatch.setattr(sim.cli.options, "ScenarioSpec", Refusing)
     for argv in (["run", "--kernel", "trio", "--policy", "pct"], ["explore", "--kernel", "both", "--policy", "pct"]):
         err = _usage_error(argv, capsys)
         assert "invalid scenario options: policy 'pct' is not supported by this kernel" in err
@@ -172,7 +172,7 @@ def test_explore_prints_progress_on_stderr_when_it_is_not_a_terminal(capsys):
 
 
 def test_the_run_summary_is_never_cut_and_has_no_trailing_padding(capsys):
-    from sim.report import console
+    from sim.cli.report import console
 
     width = console.width
     console.width = 80

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sim.cli import main
-from sim.explore_cluster import INSTALL_HINT, available
+from sim.harness.explore_cluster import INSTALL_HINT, available
 
 # seeds 1-3 of this plan fail (the retry budget runs out), seed 0 is clean: both kinds in one run
 FAILING = ["--seeds", "4", "--hours", "0.2", "--faults", "db_error_rate=0.6", "--no-shrink", "--json"]
@@ -43,9 +43,9 @@ def test_a_worker_lost_mid_run_costs_its_runs_a_retry_not_the_exploration():
     """Kill one of two worker processes while runs are in flight: every seed still reports."""
     from distributed import Client, LocalCluster
 
-    from sim import explore
-    from sim.explore_cluster import _outcomes
-    from sim.scenario import ScenarioSpec
+    from sim.harness import explore
+    from sim.harness.explore_cluster import _outcomes
+    from sim.harness.scenario import ScenarioSpec
 
     specs = explore.plan(ScenarioSpec(hours=0.1), seeds=4, start=0, kernels=("asyncio",))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
