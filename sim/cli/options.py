@@ -87,8 +87,11 @@ def existing_file(text: str) -> Path:
 
 def utf8_file(text: str) -> str:
     """An existing UTF-8 text file (a schedule file, say): a binary or mis-encoded file is a
-    usage error naming the byte, not a UnicodeDecodeError traceback from the reader."""
-    path = existing_file(text)
+    usage error naming the byte, not a UnicodeDecodeError traceback from the reader.  A missing
+    file is left to the command's reader, which says what kind of file it wanted."""
+    path = Path(text)
+    if not path.is_file():
+        return text
     try:
         path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:

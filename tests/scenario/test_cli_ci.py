@@ -44,7 +44,7 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     (["mutants", "--root", "/nonexistent-dir"], "--root: /nonexistent-dir: no such directory"),
     (["mutants", "--only", "M13"], "--only M13: no mutant has this id; did you mean M13-fee-not-charged?"),
     (["mutants", "--junit-xml", "/nonexistent-dir/j.xml"], "--junit-xml: cannot write"),
-    (["replay", "/nonexistent-dir/s.json"], "no such file"),
+    (["replay", "/nonexistent-dir/s.json"], "/nonexistent-dir/s.json: cannot read schedule file"),
 ])
 def test_bad_input_is_a_usage_error_naming_what_and_where(argv, message, capsys):
     assert message in _usage_error(argv, capsys)
