@@ -42,7 +42,6 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     (["explore", "--resume", "/nonexistent-dir/r.jsonl"], "--resume: /nonexistent-dir/r.jsonl: no such file"),
     (["explore", "--progress-every", "0"], "--progress-every"),
     (["mutants", "--root", "/nonexistent-dir"], "--root: /nonexistent-dir: no such directory"),
-    (["mutants", "--only", "M13"], "--only M13: no mutant has this id; did you mean M13-fee-not-charged?"),
     (["mutants", "--junit-xml", "/nonexistent-dir/j.xml"], "--junit-xml: cannot write"),
     (["replay", "/nonexistent-dir/s.json"], "/nonexistent-dir/s.json: cannot read schedule file"),
 ])
@@ -55,6 +54,11 @@ def test_an_output_file_onto_a_directory_is_refused_before_the_run(flag, tmp_pat
     err = _usage_error(["run", flag, str(tmp_path)], capsys)
     assert f"{tmp_path} is a directory; give a file name" in err
     assert "SEED=" not in capsys.readouterr().out, "nothing ran"
+
+
+def test_an_id_prefix_given_to_mutants_only_suggests_the_full_id(capsys):
+    assert main(["mutants", "--only", "M13"]) == 2
+    assert "--only M13: no mutant has this id; did you mean M13-fee-not-charged?" in capsys.readouterr().err
 
 
 def test_a_non_utf8_schedule_file_is_a_usage_error_naming_the_file(tmp_path, capsys):

@@ -64,6 +64,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_only(args: argparse.Namespace, ids: list[str]) -> None:
     """``--only M13`` when the id is ``M13-fee-not-charged``: a usage error that suggests it."""
+    from sim.harness.mutants import CatalogueError
+
     for wanted in args.only:
         if wanted in ids:
             continue
@@ -71,7 +73,7 @@ def _check_only(args: argparse.Namespace, ids: list[str]) -> None:
         if not close:
             close = difflib.get_close_matches(wanted, ids, n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else "; the ids are listed by `simwire mutants --json`"
-        args.parser.error(f"--only {wanted}: no mutant has this id{hint}")
+        raise CatalogueError(f"--only {wanted}: no mutant has this id{hint}")
 
 
 def _write_junit(path: Path, results: list[Any], control: Any) -> None:
