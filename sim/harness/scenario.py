@@ -61,6 +61,8 @@ class ScenarioSpec:
                                      ("policy", self.policy, POLICIES)):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+        if self.kernel == "trio" and self.policy == "pct":  # superseded by the kernel's check_options
+            raise ValueError("policy 'pct' needs the asyncio kernel (see docs/kernel.md)")
         if not self.symbols:
             raise ValueError("symbols: at least one symbol is required")
         if self.hours <= 0 or self.tick_seconds <= 0:
