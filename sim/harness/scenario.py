@@ -23,7 +23,7 @@ from typing import Any
 from sim.harness import oracles
 from sim.harness.recorder import EventRecorder
 from sim.world.faults import FaultPlan
-from simwire.violation import Violation
+from simwire.violation import Violation, clip
 
 MODES = ("backtest", "paper", "live")
 KERNELS = ("asyncio", "trio")
@@ -150,7 +150,8 @@ def _crash_violation(error: BaseException) -> Violation:
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return Violation(
         "oracle.crash", f"the run raised {type(error).__name__}: {error}", location=where,
-        expected="the session runs to completion", seen="".join(traceback.format_exception(error))[-2000:],
+        expected="the session runs to completion",
+        seen=clip("".join(traceback.format_exception(error)), 2000, keep="end"),
     )
 
 

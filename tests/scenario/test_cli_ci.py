@@ -226,3 +226,50 @@ def test_no_output_directory_is_needed_when_results_go_to_a_fresh_file(tmp_path:
     results = tmp_path / "new.jsonl"
     assert main(["explore", "--seeds", "1", *QUICK, "--json", "--results", str(results)]) == 0
     assert json.loads(results.read_text())["seed"] == 0
+
+
+def test_a_fault_duration_error_quotes_the_unit_typed(capsys):
+    err = _usage_error(["run", "--faults", "db_latency_ms=20..5"], capsys)
+    assert "'db_latency_ms=20..5': a duration needs 0 <= low <= high, got 20..5 ms" in err
+
+
+@pytest.mark.parametrize(("text", "limit", "keep", "clipped"), [
+    ("SELECT a_column, another_column FROM some_table", 30, "start", "SELECT a_column …"),
+    ("Traceback\n  File x\nValueError: boom", 30, "end", "… File x\nValueError: boom"),
+    ("short", 30, "start", "short"),
+])
+def test_a_seen_field_is_clipped_at_a_word_boundary(text, limit, keep, clipped):
+    from simwire.violation import clip
+
+    assert clip(text, limit, keep=keep) == clipped
+    assert len(clipped) <= limit
+
+
+def test_swarm_draws_the_fault_mix_from_the_seed_alone_and_the_repro_carries_it():
+    from sim.harness.swarm import swarm_spec
+    from sim.world.faults import FaultPlan
+
+    live = [swarm_spec(ScenarioSpec(mode="live", policy="pct", seed=seed)) for seed in range(40)]
+    assert live == [swarm_spec(ScenarioSpec(mode="live", policy="pct", seed=seed)) for seed in range(40)]
+    mixes = {spec.faults for spec in live}
+    assert len(mixes) > 30, "each seed its own mix"
+    assert {spec.pct_depth for spec in live} == {1, 2, 3, 4, 5}
+    for spec in live:
+        FaultPlan.from_spec(spec.faults)  # a valid explicit plan
+        if spec.faults != "none":
+            assert f"--faults {spec.faults}" in spec.repro()
+    sites = {item.split("_")[0] for spec in live for item in spec.faults.split(",") if "=" in item}
+    assert sites == {"db", "exchange", "stream"}
+    backtest = [swarm_spec(ScenarioSpec(seed=seed)) for seed in range(40)]
+    assert all("exchange" not in s.faults and "stream" not in s.faults for s in backtest), "live-only sites"
+    assert [s.faults.split(",")[0].startswith("db") for s in backtest if s.faults != "none"]
+
+
+def test_explore_swarm_reports_each_seed_with_its_drawn_plan(tmp_path, capsys):
+    results = tmp_path / "r.jsonl"
+    assert main(["explore", "--swarm", "--seeds", "3", *QUICK, "--json", "--results", str(results)]) == 0
+    from sim.harness.swarm import swarm_spec
+
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    for line in lines:
+        assert line["spec"]["faults"] == swarm_spec(ScenarioSpec(seed=line["seed"], policy="random")).faults
