@@ -48,6 +48,8 @@ class SeedOutcome:
     trace_hash: str
     violations: tuple[Violation, ...]
     wall_seconds: float
+    coverage: frozenset[int] = frozenset()
+    """The kernel's coverage of the run: hashes of (task, await site) pairs run back to back."""
 
     @property
     def clean(self) -> bool:
@@ -68,7 +70,8 @@ class SeedOutcome:
         spec["symbols"] = list(self.spec.symbols)
         return {"seed": self.spec.seed, "kernel": self.spec.kernel, "spec": spec, "trace_hash": self.trace_hash,
                 "rules": self.rules, "violations": [v.to_json() for v in self.violations],
-                "wall_seconds": round(self.wall_seconds, 3), "repro": self.spec.repro()}
+                "wall_seconds": round(self.wall_seconds, 3), "repro": self.spec.repro(),
+                "coverage": sorted(self.coverage)}
 
     @classmethod
     def from_line(cls, data: dict[str, Any]) -> SeedOutcome:
@@ -80,7 +83,8 @@ class SeedOutcome:
             fields = dict(item)
             fields["severity"] = Severity(fields.get("severity", "error"))
             violations.append(Violation(**fields))
-        return cls(ScenarioSpec(**raw), str(data["trace_hash"]), tuple(violations), float(data["wall_seconds"]))
+        return cls(ScenarioSpec(**raw), str(data["trace_hash"]), tuple(violations), float(data["wall_seconds"]),
+                   frozenset(int(c) for c in data.get("coverage", ())))
 
 
 @dataclass
@@ -109,11 +113,25 @@ class Exploration:
             "clean": not self.failures,
             "wall_seconds": round(self.wall_seconds, 3),
             "seeds_per_second": round(self.ran / self.wall_seconds, 3) if self.wall_seconds else None,
+            "coverage": self.coverage(),
         }
         if self.interrupted:  # only then: a resumed exploration's final report equals an uninterrupted one
             report["interrupted"] = self.interrupted
             report["planned"] = self.planned
         return report
+
+    def coverage(self) -> dict[str, Any]:
+        """What the exploration has seen: distinct orderings of pairs of await sites across tasks
+        over all runs, and how the count grew (runs in seed order), so a plateau is visible."""
+        seen: set[int] = set()
+        growth = []
+        for outcome in self.outcomes:
+            seen |= outcome.coverage
+            growth.append(len(seen))
+        new_by = [len(self.outcomes) * k // 4 for k in (1, 2, 3)]
+        return {"await_site_pairs": len(seen),
+                "runs_adding_coverage": sum(1 for i, n in enumerate(growth) if n > (growth[i - 1] if i else 0)),
+                "at_quarters": [growth[i - 1] for i in new_by if i > 0]}
 
     @property
     def ran(self) -> int:
@@ -171,7 +189,7 @@ def jobs(specs: list[ScenarioSpec], recheck_every: int) -> list[Job]:
 
 def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
     started = time.perf_counter()
-    result = run_scenario(spec, trace=False)
+    result = run_scenario(spec, trace=False, coverage=True)
     violations = list(result.violations)
     if recheck:
         again = run_scenario(spec, trace=False)
@@ -182,7 +200,8 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
                 location=f"seed {spec.seed} on {spec.kernel}",
                 expected=result.trace_hash, seen=again.trace_hash, repro=spec.repro(),
             ))
-    return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started)
+    coverage = getattr(result.kernel_result, "coverage", frozenset())
+    return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started, coverage)
 
 
 def explore(specs: list[ScenarioSpec], *, workers: int = 1, recheck_every: int = 10, first_failure: bool = False,

@@ -119,16 +119,18 @@ class ScenarioResult:
 
 
 def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choices: Any = None,
-                 trace: bool = True) -> ScenarioResult:
+                 trace: bool = True, coverage: bool = False) -> ScenarioResult:
     """Run one scenario to the end and judge it.  Never raises for a system failure: a crash of
-    the system is a violation like any other."""
+    the system is a violation like any other.  ``coverage`` asks the kernel for
+    ``RunResult.coverage`` (exploration counts it) where the kernel offers it."""
     import sim.kernel
 
     world = _World(spec)
     started = time.perf_counter()
+    extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}
     result = sim.kernel.run(
         world.main, seed=spec.seed, policy=spec.policy, kernel=spec.kernel,
-        schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace,
+        schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace, **extra,
     )
     wall = time.perf_counter() - started
     violations = list(result.violations)
@@ -141,6 +143,14 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
                           world.database.statement_log if world.database is not None else [])
+
+
+def kernel_reports_coverage() -> bool:
+    import inspect
+
+    import sim.kernel
+
+    return "coverage" in inspect.signature(sim.kernel.run).parameters
 
 
 def _crash_violation(error: BaseException) -> Violation:

@@ -273,3 +273,13 @@ def test_explore_swarm_reports_each_seed_with_its_drawn_plan(tmp_path, capsys):
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     for line in lines:
         assert line["spec"]["faults"] == swarm_spec(ScenarioSpec(seed=line["seed"], policy="random")).faults
+
+
+def test_exploration_coverage_counts_distinct_pairs_over_all_runs_and_survives_a_results_line():
+    spec = ScenarioSpec(hours=0.1)
+    outcomes = [explore.SeedOutcome(spec.__class__(hours=0.1, seed=seed), "h", (), 0.1, frozenset(cov))
+                for seed, cov in enumerate([{1, 2}, {2}, {3}, set()])]
+    exploration = explore.Exploration(outcomes=outcomes)
+    assert exploration.coverage() == {"await_site_pairs": 3, "runs_adding_coverage": 2, "at_quarters": [2, 2, 3]}
+    line = json.loads(json.dumps(outcomes[0].to_line()))
+    assert explore.SeedOutcome.from_line(line).coverage == frozenset({1, 2})

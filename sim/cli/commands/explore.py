@@ -179,6 +179,11 @@ def _print_report(result: Any, report: dict[str, Any]) -> None:
     rate = report["seeds_per_second"] or 0
     console.print(f"\n{len(result.outcomes)} runs, {len(result.failures)} failing, "
                   f"{result.wall_seconds:.1f} s ({rate:.2f} runs/s)", markup=False)
+    coverage = report["coverage"]
+    if coverage["await_site_pairs"]:
+        console.print(f"coverage: {coverage['await_site_pairs']:,} distinct orderings of await-site pairs across "
+                      f"tasks; {coverage['runs_adding_coverage']} of {len(result.outcomes)} runs added some",
+                      markup=False)
 
 
 def _write_junit(path: Path, result: Any) -> None:
