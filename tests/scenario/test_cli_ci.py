@@ -283,3 +283,10 @@ def test_exploration_coverage_counts_distinct_pairs_over_all_runs_and_survives_a
     assert exploration.coverage() == {"await_site_pairs": 3, "runs_adding_coverage": 2, "at_quarters": [2, 2, 3]}
     line = json.loads(json.dumps(outcomes[0].to_line()))
     assert explore.SeedOutcome.from_line(line).coverage == frozenset({1, 2})
+
+
+def test_wiring_takes_the_registry_mode_names_and_refuses_others(capsys):
+    assert main(["wiring", "--mode", "paper"]) == 0
+    assert capsys.readouterr().out.startswith("%% simwire wiring, mode paper")
+    err = _usage_error(["wiring", "--mode", "nope"], capsys)
+    assert "'nope' is not a mode of the registry; choose one of backtest, paper, live" in err
