@@ -290,3 +290,18 @@ def test_wiring_takes_the_registry_mode_names_and_refuses_others(capsys):
     assert capsys.readouterr().out.startswith("%% simwire wiring, mode paper")
     err = _usage_error(["wiring", "--mode", "nope"], capsys)
     assert "'nope' is not a mode of the registry; choose one of backtest, paper, live" in err
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("def broken(:\n", "SyntaxError at {path}:1"),
+    ("import no_such_module_xyz\n", "ModuleNotFoundError: No module named 'no_such_module_xyz' (at {path}:1)"),
+    ("REGISTRY = 1 / 0\n", "ZeroDivisionError: division by zero (at {path}:1)"),
+])
+@pytest.mark.parametrize("command", ["check", "wiring"])
+def test_a_registry_file_that_does_not_import_is_a_usage_error_naming_the_file(command, source, message, tmp_path,
+                                                                                capsys):
+    path = tmp_path / "registry.py"
+    path.write_text(source)
+    assert main([command, "--registry", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message.format(path=path) in err and "Traceback" not in err
