@@ -85,19 +85,24 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def not_utf8(path: Path) -> str:
+    """Why ``path`` is not readable UTF-8 text (naming the file and byte), or empty when it is."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+    except OSError as error:
+        return f"{path}: cannot read ({error.strerror})"
+    return ""
+
+
 def utf8_file(text: str) -> str:
     """An existing UTF-8 text file (a schedule file, say): a binary or mis-encoded file is a
     usage error naming the byte, not a UnicodeDecodeError traceback from the reader.  A missing
     file is left to the command's reader, which says what kind of file it wanted."""
     path = Path(text)
-    if not path.is_file():
-        return text
-    try:
-        path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise argparse.ArgumentTypeError(f"{text}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"{text}: cannot read ({error.strerror})") from None
+    if path.is_file() and (problem := not_utf8(path)):
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 

@@ -305,3 +305,10 @@ def test_a_registry_file_that_does_not_import_is_a_usage_error_naming_the_file(c
     assert main([command, "--registry", str(path)]) == 2
     err = capsys.readouterr().err
     assert message.format(path=path) in err and "Traceback" not in err
+
+
+def test_a_non_utf8_migration_is_a_usage_error_naming_the_file_and_byte(tmp_path, capsys):
+    (tmp_path / "001_init.sql").write_bytes(b"CREATE TABLE t (a INT);\n\xff")
+    assert main(["check", "--migrations", str(tmp_path)]) == 2
+    assert f"--migrations: {tmp_path / '001_init.sql'}: not UTF-8 text (invalid start byte at byte 24)" in \
+        capsys.readouterr().err

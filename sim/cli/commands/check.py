@@ -87,6 +87,7 @@ def package_path(name: str) -> Path | None:
 
 def main(args: argparse.Namespace) -> int:
     from contracts.check import check
+    from sim.cli.options import not_utf8
     from sim.cli.report import console, print_violations
 
     target = resolve_target(args, "check")
@@ -95,6 +96,10 @@ def main(args: argparse.Namespace) -> int:
     migrations = args.migrations if args.migrations is not None else target.path / "migrations"
     if not migrations.is_dir():
         _usage("check", f"--migrations {migrations}: not a directory")
+        return USAGE
+    unreadable = [problem for path in sorted(migrations.glob("*.sql")) if (problem := not_utf8(path))]
+    if unreadable:  # the migrations are input to this command: a file it cannot read is a usage error
+        _usage("check", f"--migrations: {unreadable[0]}")
         return USAGE
     report = check(target.path, target.registry, migrations, callers=target.callers)
     if args.json:
