@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -71,7 +73,7 @@ def _client(address: str, workers: int) -> Iterator[Any]:
 
         # one thread per worker process: a run holds the GIL for its whole length; and no
         # statistical profiler sampling the run's stack every 10 ms (docs/exploration.md)
-        with dask.config.set(WORKER_CONFIG):
+        with dask.config.set(WORKER_CONFIG), _children_ignore_sigint():
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
         try:
@@ -91,6 +93,22 @@ def _client(address: str, workers: int) -> Iterator[Any]:
         count = len(client.scheduler_info().get("workers", {}))
         _announce(f"Dask scheduler {address}: {count} worker(s), connected in {time.perf_counter() - started:.1f} s")
         yield client
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Processes started inside keep SIGINT ignored (an ignored signal survives exec, and
+    Python then installs no KeyboardInterrupt handler): Ctrl-C reaches the whole process group,
+    and only the client should act on it, stopping the cluster itself, with no worker
+    tracebacks on the terminal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _announce(text: str) -> None:

@@ -312,3 +312,11 @@ def test_a_non_utf8_migration_is_a_usage_error_naming_the_file_and_byte(tmp_path
     assert main(["check", "--migrations", str(tmp_path)]) == 2
     assert f"--migrations: {tmp_path / '001_init.sql'}: not UTF-8 text (invalid start byte at byte 24)" in \
         capsys.readouterr().err
+
+
+def test_cluster_without_the_engine_installed_is_a_usage_error_with_the_install_command(monkeypatch, capsys):
+    import sim.harness.explore_cluster
+
+    monkeypatch.setattr(sim.harness.explore_cluster, "available", lambda: False)
+    err = _usage_error(["explore", "--cluster", "local"], capsys)
+    assert "--cluster needs Dask distributed, which is not installed: pip install 'simwire[cluster]'" in err
