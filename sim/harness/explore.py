@@ -250,14 +250,14 @@ def _run_job(job: Job) -> SeedOutcome:
     return run_one(*job)
 
 
-def _ignore_sigint() -> None:
+def ignore_sigint() -> None:
     """Workers leave Ctrl-C to the parent, which stops them itself after collecting results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _in_pool(todo: list[Job], stopping: Callable[[], bool], workers: int) -> Iterator[SeedOutcome]:
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_ignore_sigint)
+    pool = context.Pool(workers, initializer=ignore_sigint)
     completed = False
     try:
         results = pool.imap_unordered(_run_job, todo, chunksize=1)

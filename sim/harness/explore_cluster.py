@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sim.harness.explore import POLL_SECONDS, Job, Runner, SeedOutcome, run_one
+from sim.harness.explore import POLL_SECONDS, Job, Runner, SeedOutcome, ignore_sigint, run_one
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'simwire[cluster]'"
@@ -33,6 +35,7 @@ INSTALL_HINT = "pip install 'simwire[cluster]'"
 WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "500ms",
+    "distributed.worker.daemon": False,  # a worker starts its simulation process (see run_in_simulator)
 }
 """Dask settings for the workers of ``--cluster local``; on a cluster of your own, set them in
 its configuration (they cost a run 10-30 % of its speed otherwise, docs/exploration.md)."""
@@ -73,17 +76,19 @@ def _client(address: str, workers: int) -> Iterator[Any]:
 
         # one thread per worker process: a run holds the GIL for its whole length; and no
         # statistical profiler sampling the run's stack every 10 ms (docs/exploration.md)
-        with dask.config.set(WORKER_CONFIG), _children_ignore_sigint():
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        try:
-            with Client(cluster) as client:
-                client.wait_for_workers(workers)
-                _announce(f"Dask local cluster: {workers} worker process(es) up in "
-                          f"{time.perf_counter() - started:.1f} s")
-                yield client
-        finally:
-            cluster.close()
+        # held for the cluster's life: a worker the nanny restarts later gets the same settings
+        with dask.config.set(WORKER_CONFIG):
+            with _children_ignore_sigint():
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+            try:
+                with Client(cluster) as client:
+                    client.wait_for_workers(workers)
+                    _announce(f"Dask local cluster: {workers} worker process(es) up in "
+                              f"{time.perf_counter() - started:.1f} s")
+                    yield client
+            finally:
+                cluster.close()
         return
     try:
         client = Client(address, timeout="10s")
@@ -111,6 +116,65 @@ def _children_ignore_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+_simulator: Any = None
+"""On a Dask worker: the process its runs execute in (created by the first run)."""
+_simulator_lock = threading.Lock()
+
+
+def run_in_simulator(spec: Any, recheck: bool) -> SeedOutcome:
+    """Runs on a Dask worker, in a process of its own beside the worker.
+
+    A simulated run virtualizes process-wide state while it runs (clocks, randomness, the
+    sandbox's refusals), and a Dask worker is a process whose event loop keeps talking to the
+    scheduler from another thread meanwhile: in one process, the run would stop the worker's
+    heartbeats (or read its clock) and the worker would perturb the run.  So each worker keeps
+    one simulation process (spawned, ignoring Ctrl-C like local workers) and waits for it;
+    waiting releases the GIL, so the worker stays responsive.  A simulation process that dies
+    is replaced, and the run raises, which Dask retries.
+    """
+    global _simulator
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with _simulator_lock:
+        if _simulator is None:
+            _simulator = ProcessPoolExecutor(_worker_threads(), mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_simulation_process, initargs=(os.getpid(),))
+        simulator = _simulator
+    try:
+        return simulator.submit(run_one, spec, recheck).result()
+    except BrokenProcessPool:
+        with _simulator_lock:
+            if _simulator is simulator:
+                _simulator = None
+        raise
+
+
+def _start_simulation_process(worker_pid: int) -> None:
+    """Ignore Ctrl-C (the client stops everything), and exit when the worker is gone: a worker
+    that is killed cannot shut its simulation process down, which would wait forever."""
+    ignore_sigint()
+
+    def watch() -> None:
+        while os.getppid() == worker_pid:
+            time.sleep(WATCH_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="simwire-worker-watch", daemon=True).start()
+
+
+WATCH_SECONDS = 1.0
+
+
+def _worker_threads() -> int:
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 1
+
+
 def _announce(text: str) -> None:
     """On stderr, beside the progress lines: the engine's start-up cost is part of the figures."""
     print(text, file=sys.stderr, flush=True)
@@ -119,7 +183,7 @@ def _announce(text: str) -> None:
 def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Iterator[SeedOutcome]:
     from distributed import as_completed
 
-    futures = [client.submit(run_one, spec, recheck, pure=False, retries=1,
+    futures = [client.submit(run_in_simulator, spec, recheck, pure=False, retries=1,
                              key=f"simwire-run-{i}-{spec.kernel}-seed{spec.seed}")
                for i, (spec, recheck) in enumerate(todo)]
     pending = as_completed(futures)

@@ -41,19 +41,19 @@ def test_an_unreachable_scheduler_is_a_usage_error(capsys):
 
 def test_a_worker_lost_mid_run_costs_its_runs_a_retry_not_the_exploration():
     """Kill one of two worker processes while runs are in flight: every seed still reports."""
-    from distributed import Client, LocalCluster
+    import os
+    import signal
 
     from sim.harness import explore
-    from sim.harness.explore_cluster import _outcomes
+    from sim.harness.explore_cluster import _client, _outcomes
     from sim.harness.scenario import ScenarioSpec
 
     specs = explore.plan(ScenarioSpec(hours=0.1), seeds=4, start=0, kernels=("asyncio",))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with _client("local", 2) as client:
         outcomes = _outcomes(client, explore.jobs(specs, 0), lambda: False)
         first = next(outcomes)
-        victim = next(iter(cluster.workers.values()))
-        victim.process.process.kill()  # the nanny's worker process, dead without a goodbye
+        victim = sorted(client.run(os.getpid).values())[0]
+        os.kill(victim, signal.SIGKILL)  # a worker process dead without a goodbye; its nanny restarts it
         rest = list(outcomes)
     assert sorted(o.spec.seed for o in [first, *rest]) == [0, 1, 2, 3]
     assert all(o.clean for o in [first, *rest])
