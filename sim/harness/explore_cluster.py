@@ -116,6 +116,15 @@ def _children_ignore_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _result(future: Any) -> SeedOutcome:
+    """A run never raises for a failure of the system (that is a violation); an exception here
+    is the cluster's (a worker that keeps dying, a worker that cannot run simulations)."""
+    try:
+        return future.result()
+    except Exception as error:
+        raise ClusterError(f"a run failed on the cluster ({future.key}): {type(error).__name__}: {error}") from None
+
+
 _simulator: Any = None
 """On a Dask worker: the process its runs execute in (created by the first run)."""
 _simulator_lock = threading.Lock()
@@ -136,6 +145,9 @@ def run_in_simulator(spec: Any, recheck: bool) -> SeedOutcome:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    if multiprocessing.current_process().daemon:
+        raise RuntimeError("this Dask worker is a daemonic process, which cannot start its simulation process: "
+                           "start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/exploration.md)")
     with _simulator_lock:
         if _simulator is None:
             _simulator = ProcessPoolExecutor(_worker_threads(), mp_context=multiprocessing.get_context("spawn"),
@@ -195,7 +207,7 @@ def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Ite
                 continue
             for future in pending.next_batch(block=False):
                 remaining -= 1
-                yield future.result()
+                yield _result(future)
     finally:
         if remaining:
             client.cancel(futures)

@@ -57,3 +57,15 @@ def test_a_worker_lost_mid_run_costs_its_runs_a_retry_not_the_exploration():
         rest = list(outcomes)
     assert sorted(o.spec.seed for o in [first, *rest]) == [0, 1, 2, 3]
     assert all(o.clean for o in [first, *rest])
+
+
+def test_workers_that_cannot_start_a_simulation_process_are_reported_not_a_traceback(monkeypatch, capsys):
+    """A cluster of your own with daemonic workers (Dask's default): exit 2 saying what to set."""
+    from sim.harness import explore_cluster
+
+    monkeypatch.setattr(explore_cluster, "WORKER_CONFIG",
+                        {**explore_cluster.WORKER_CONFIG, "distributed.worker.daemon": True})
+    code = main(["explore", "--seeds", "1", "--hours", "0.1", "--cluster", "local", "--workers", "1", "--json"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "DASK_DISTRIBUTED__WORKER__DAEMON=False" in err and "Traceback" not in err
