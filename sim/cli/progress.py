@@ -1,9 +1,9 @@
-"""Progress of a long command on stderr: a live bar on a terminal, plain lines elsewhere.
+"""Progress of a long command on stderr: plain lines, on a terminal and in a CI log alike.
 
 A CI log is not a terminal, and a bar that redraws itself prints nothing there; an
-exploration of 40 minutes with an empty log looks hung.  So off a terminal a line is printed
-every ``interval`` seconds (done/total, failures, runs per second, time left), and always a
-last one at the end.
+exploration of 40 minutes with an empty log looks hung.  So a line is printed at most every
+``interval`` seconds (done/total, failures, runs per second, time left), and always a last
+one at the end: the same text everywhere, greppable, no control characters.
 """
 
 from __future__ import annotations
