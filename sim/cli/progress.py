@@ -8,9 +8,11 @@ one at the end: the same text everywhere, greppable, no control characters.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 LINE_INTERVAL_SECONDS = 5.0
@@ -28,7 +30,13 @@ def format_duration(seconds: float) -> str:
 
 
 class ProgressLines:
-    """Counts finished runs and failures; prints at most one line per ``interval`` seconds."""
+    """Counts finished runs and failures; prints at most one line per ``interval`` seconds.
+
+    Lines come from :meth:`update` (a run finished) and from :meth:`tick`, which a ticker
+    thread (:meth:`ticking`) calls every ``interval`` seconds, so a log shows progress on time
+    even while one long run is going (a 24-hour live session takes minutes).  The clock is
+    bound when this module is imported, so a simulated run's virtual clock never reaches it.
+    """
 
     def __init__(self, total: int, *, label: str = "runs", stream: TextIO | None = None,
                  interval: float = LINE_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic,
@@ -39,17 +47,43 @@ class ProgressLines:
         self._already = done  # resumed runs do not count towards the rate
         self._started = clock()
         self._last_line = self._started
+        self._lock = threading.Lock()
 
     def update(self, failed: bool) -> None:
-        self.done += 1
-        self.failures += failed
-        now = self._clock()
-        if now - self._last_line >= self.interval:
+        with self._lock:
+            self.done += 1
+            self.failures += failed
+        self.tick()
+
+    def tick(self) -> None:
+        """Print a line if none was printed for ``interval`` seconds."""
+        with self._lock:
+            now = self._clock()
+            if now - self._last_line < self.interval:
+                return
             self._last_line = now
             self._print(now)
 
     def close(self) -> None:
-        self._print(self._clock())
+        with self._lock:
+            self._print(self._clock())
+
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[ProgressLines]:
+        """A daemon thread calls :meth:`tick` every ``interval`` seconds inside the block."""
+        stopped = threading.Event()
+
+        def run() -> None:
+            while not stopped.wait(self.interval):
+                self.tick()
+
+        ticker = threading.Thread(target=run, name="simwire-progress", daemon=True)
+        ticker.start()
+        try:
+            yield self
+        finally:
+            stopped.set()
+            ticker.join()
 
     def line(self, now: float) -> str:
         elapsed = now - self._started

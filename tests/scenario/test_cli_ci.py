@@ -320,3 +320,16 @@ def test_cluster_without_the_engine_installed_is_a_usage_error_with_the_install_
     monkeypatch.setattr(sim.harness.explore_cluster, "available", lambda: False)
     err = _usage_error(["explore", "--cluster", "local"], capsys)
     assert "--cluster needs Dask distributed, which is not installed: pip install 'simwire[cluster]'" in err
+
+
+def test_a_tick_prints_a_line_while_a_long_run_is_going():
+    """No run finishes between the ticks: the lines still come, once per interval."""
+    now = [0.0]
+    out = io.StringIO()
+    progress = ProgressLines(4, stream=out, interval=10.0, clock=lambda: now[0])
+    for moment in (4.0, 10.0, 15.0, 20.0):
+        now[0] = moment
+        progress.tick()
+    assert out.getvalue().splitlines() == ["0/4 runs, 0 failing, 0.00 runs/s"] * 2
+    with progress.ticking():  # the ticker thread starts and stops with the block
+        pass

@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.harness.explore_cluster import ClusterError
 
     try:
-        with exploration_module.StopRequest().on_signals() as stop:
+        with exploration_module.StopRequest().on_signals() as stop, progress.ticking():
             result = exploration_module.explore(specs, recheck_every=args.recheck_every,
                                                 first_failure=args.first_failure, on_outcome=finished,
                                                 runner=runner, done=done, stop=stop)
