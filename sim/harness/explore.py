@@ -217,6 +217,8 @@ def explore(specs: list[ScenarioSpec], *, workers: int = 1, recheck_every: int =
     exploration.outcomes = [finished[s.seed, s.kernel] for s in specs if (s.seed, s.kernel) in finished]
     exploration.resumed = len(exploration.outcomes)
     todo = [job for job in jobs(specs, recheck_every) if (job[0].seed, job[0].kernel) not in finished]
+    if first_failure and any(not o.clean for o in exploration.outcomes):
+        todo = []  # the failure the earlier exploration stopped at is the answer
     outcomes = (runner or local_runner(workers))(todo, stop)
     try:
         for outcome in outcomes:
