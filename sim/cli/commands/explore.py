@@ -38,6 +38,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--swarm", action="store_true",
                         help="each seed draws its own fault mix (sites on/off, rates, latencies) and PCT depth "
                              "from the seed; the repro of each run carries the drawn plan (docs/exploration.md)")
+    parser.add_argument("--steer", action="store_true",
+                        help="spend half the runs on neighbours (same seed, another fault mix) of runs that "
+                             "added coverage, in rounds; not with --resume (docs/exploration.md)")
     parser.add_argument("--seeds", type=positive_int, default=20, help="how many seeds (default: %(default)s)")
     parser.add_argument("--start", type=non_negative_int, default=0, help="first seed (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=None,
@@ -85,6 +88,9 @@ def main(args: argparse.Namespace) -> int:
             specs = swarm(specs)
     except ValueError as error:  # e.g. --kernel both with a policy one kernel refuses
         spec_usage_error(args, error)
+    if args.steer and (args.resume or args.first_failure):
+        args.parser.error("--steer decides its runs as it goes: it cannot be combined with --resume or "
+                          "--first-failure")
     try:
         done = read_results(args.resume, specs) if args.resume else []
     except ResultsFileError as error:
@@ -109,9 +115,15 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         with exploration_module.StopRequest().on_signals() as stop, progress.ticking():
-            result = exploration_module.explore(specs, recheck_every=args.recheck_every,
-                                                first_failure=args.first_failure, on_outcome=finished,
-                                                runner=runner, done=done, stop=stop)
+            if args.steer:
+                from sim.harness.steer import steered
+
+                result = steered(specs, runner=runner, round_size=max(8, 4 * (args.workers or 1)),
+                                 recheck_every=args.recheck_every, on_outcome=finished, stop=stop)
+            else:
+                result = exploration_module.explore(specs, recheck_every=args.recheck_every,
+                                                    first_failure=args.first_failure, on_outcome=finished,
+                                                    runner=runner, done=done, stop=stop)
     except ClusterError as error:
         print(f"simwire explore: {error}", file=sys.stderr)
         return 2
