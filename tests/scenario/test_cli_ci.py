@@ -333,3 +333,30 @@ def test_a_tick_prints_a_line_while_a_long_run_is_going():
     assert out.getvalue().splitlines() == ["0/4 runs, 0 failing, 0.00 runs/s"] * 2
     with progress.ticking():  # the ticker thread starts and stops with the block
         pass
+
+
+def test_steering_spends_half_the_budget_on_neighbours_of_runs_that_added_coverage():
+    """A fake runner gives seed 0 and 1 new coverage: their neighbours (same seed, another
+    fault plan) take half of the later rounds; the result does not depend on completion order."""
+    from sim.harness.steer import neighbour, steered
+
+    def fake_runner(todo, stopping):
+        for spec, _ in reversed(todo):  # completion order must not matter
+            coverage = frozenset({spec.seed}) if spec.seed < 2 and spec.faults == "none" else frozenset()
+            yield explore.SeedOutcome(spec, "h", (), 0.0, coverage)
+
+    specs = explore.plan(ScenarioSpec(hours=0.1), seeds=12, start=0, kernels=("asyncio",))
+    result = steered(specs, runner=fake_runner, round_size=4, recheck_every=0)
+    ran = [o.spec for o in result.outcomes]
+    assert len(ran) == 12
+    children = [s for s in ran if s.faults != "none" or s.pct_depth != 3]
+    assert {(s.seed, s.kernel) for s in children} <= {(0, "asyncio"), (1, "asyncio")}
+    assert children and all(s in {neighbour(specs[s.seed], i) for i in range(2)} for s in children)
+    assert [o.spec for o in steered(specs, runner=fake_runner, round_size=4, recheck_every=0).outcomes] == ran
+
+
+def test_steer_refuses_resume(tmp_path, capsys):
+    results = tmp_path / "r.jsonl"
+    results.write_text("")
+    assert "--steer decides its runs as it goes" in _usage_error(["explore", "--steer", "--resume", str(results)],
+                                                                 capsys)
