@@ -41,13 +41,12 @@ def data_span(summary: dict[str, Any]) -> str:
 
 
 def print_scenario(result: Any, *, verdict: bool = True) -> None:
-    """``verdict=False`` leaves the last line (clean / violations) to the caller, as replay does."""
-    spec, summary = result.spec, result.summary
-    console.print(
-        f"SEED={spec.seed} mode={spec.mode} kernel={spec.kernel} policy={spec.policy} "
-        f"faults={spec.faults} symbols={','.join(spec.symbols)} hours={spec.hours:g} sessions={spec.sessions}",
-        markup=False,
-    )
+    """The figures of a run; its knobs line (``spec.knobs_line()``) is printed before it starts.
+    ``verdict=False`` leaves the last line (clean / violations) to the caller, as replay does."""
+    summary = result.summary
+    if "ticks" not in summary:  # a target other than trading: its events and rows
+        _print_generic(result, verdict=verdict)
+        return
     signals = ", ".join(f"{k}={v}" for k, v in summary.get("signals_by_type", {}).items()) or "none"
     rows = [
         ("ticks", f"{summary['ticks']:,}"),
@@ -62,9 +61,25 @@ def print_scenario(result: Any, *, verdict: bool = True) -> None:
         ("trace hash", result.trace_hash),
     ]
     console.print(aligned(rows), markup=False)
+    _print_verdict(result, verdict=verdict)
+
+
+def _print_verdict(result: Any, *, verdict: bool = True) -> None:
     if result.violations:
         console.print(f"\n{len(result.violations)} violation(s):\n", style="bold red")
         print_violations(result.violations)
-        console.print(f"reproduce with: {spec.repro()}", markup=False)
+        console.print(f"reproduce with: {result.spec.repro()}", markup=False)
     elif verdict:
         console.print("clean: no violations", style="bold green")
+
+
+def _print_generic(result: Any, *, verdict: bool = True) -> None:
+    summary = result.summary
+    rows = [
+        ("events", ", ".join(f"{topic}={n:,}" for topic, n in summary.get("events", {}).items()) or "none"),
+        ("rows", ", ".join(f"{k}={v:,}" for k, v in summary.get("rows", {}).items()) or "none"),
+        ("virtual / wall seconds", f"{summary.get('virtual_seconds', 0):.1f} / {summary.get('wall_seconds', 0):.2f}"),
+        ("trace hash", result.trace_hash),
+    ]
+    console.print(aligned(rows), markup=False)
+    _print_verdict(result, verdict=verdict)

@@ -33,7 +33,7 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(("argv", "message"), [
     (["run", "--hours", "inf"], "expected a finite number, got 'inf'"),
     (["run", "--hours", "nan"], "expected a finite number, got 'nan'"),
-    (["run", "--symbols", "BTC_USDT,,ETH_USDT"], "empty symbol at item 2 of 'BTC_USDT,,ETH_USDT'"),
+    (["run", "--symbols", "BTC_USDT,,ETH_USDT"], "symbols 'BTC_USDT,,ETH_USDT': item 2 is empty"),
     (["run", "--trace-out", "/nonexistent-dir/t.jsonl"], "directory /nonexistent-dir does not exist"),
     (["run", "--perfetto-out", "/nonexistent-dir/t.json"], "--perfetto-out: cannot write"),
     (["run", "--schedule-out", "/nonexistent-dir/s.json"], "--schedule-out: cannot write"),
@@ -69,18 +69,20 @@ def test_a_non_utf8_schedule_file_is_a_usage_error_naming_the_file(tmp_path, cap
 
 
 def test_a_combination_the_spec_refuses_is_a_usage_error(monkeypatch, capsys):
-    """Whatever ScenarioSpec refuses (the driver's checks, the kernel's declaration) exits 2."""
+    """Whatever ScenarioSpec refuses (its own checks, the kernel's declaration) exits 2, also when
+    the refused spec is one of an exploration's plan (``--kernel both``)."""
     import sim.cli.options
+    from sim.harness.spec import SpecError
 
     class Refusing(ScenarioSpec):
         def __post_init__(self) -> None:
             if (self.kernel, self.policy) == ("trio", "pct"):
-                raise ValueError("policy 'pct' is not supported by this kernel")
+                raise SpecError("policy 'pct' is not supported by this kernel")
 
     monkeypatch.setattr(sim.cli.options, "ScenarioSpec", Refusing)
     for argv in (["run", "--kernel", "trio", "--policy", "pct"], ["explore", "--kernel", "both", "--policy", "pct"]):
-        err = _usage_error(argv, capsys)
-        assert "invalid scenario options: policy 'pct' is not supported by this kernel" in err
+        assert main(argv) == 2
+        assert "policy 'pct' is not supported by this kernel" in capsys.readouterr().err
 
 
 def _report(capsys: pytest.CaptureFixture[str]) -> dict:

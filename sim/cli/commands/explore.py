@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli.options import (
+    KERNELS,
     add_scenario_options,
     existing_file,
     non_negative_int,
@@ -18,7 +19,6 @@ from sim.cli.options import (
     positive_float,
     positive_int,
     spec_from_args,
-    spec_usage_error,
 )
 from sim.cli.progress import LINE_INTERVAL_SECONDS
 
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
                     "failure, 2 usage error, 130/143 stopped by SIGINT/SIGTERM with no failure so far (the "
                     "finished runs are reported; docs/ci.md).",
     )
-    add_scenario_options(parser, kernels=("asyncio", "trio", "both"), policies=("random", "pct", "fifo"))
+    add_scenario_options(parser, kernels=(*KERNELS, "both"))
     parser.set_defaults(policy="random")
     parser.add_argument("--swarm", action="store_true",
                         help="each seed draws its own fault mix (sites on/off, rates, latencies) and PCT depth "
@@ -78,16 +78,13 @@ def main(args: argparse.Namespace) -> int:
     from sim.harness import explore as exploration_module
     from sim.harness.explore_results import ResultsFileError, ResultsWriter, read_results
 
-    kernels = ("asyncio", "trio") if args.kernel == "both" else (args.kernel,)
+    kernels = KERNELS if args.kernel == "both" else (args.kernel,)
     base = spec_from_args(args, kernel=kernels[0])
-    try:
-        specs = exploration_module.plan(base, seeds=args.seeds, start=args.start, kernels=kernels)
-        if args.swarm:
-            from sim.harness.swarm import swarm
+    specs = exploration_module.plan(base, seeds=args.seeds, start=args.start, kernels=kernels)  # SpecError: exit 2
+    if args.swarm:
+        from sim.harness.swarm import swarm
 
-            specs = swarm(specs)
-    except ValueError as error:  # e.g. --kernel both with a policy one kernel refuses
-        spec_usage_error(args, error)
+        specs = swarm(specs)
     if args.steer and (args.resume or args.first_failure):
         args.parser.error("--steer decides its runs as it goes: it cannot be combined with --resume or "
                           "--first-failure")
@@ -96,9 +93,9 @@ def main(args: argparse.Namespace) -> int:
     except ResultsFileError as error:
         args.parser.error(f"--resume: {error}")
     runner = _runner(args)
-    faults = "swarm (drawn per seed)" if args.swarm else base.faults
-    console_print(args, f"exploring {len(specs)} runs: mode={base.mode} policy={base.policy} faults={faults} "
-                        f"kernels={','.join(kernels)} seeds {args.start}..{args.start + args.seeds - 1}"
+    knobs = base.knobs_line() + (" with faults and pct depth drawn per seed (swarm)" if args.swarm else "")
+    console_print(args, f"exploring {len(specs)} runs: seeds {args.start}..{args.start + args.seeds - 1} "
+                        f"kernels={','.join(kernels)}; each as {knobs}"
                         + (f" on cluster {args.cluster}" if args.cluster else "")
                         + (f"; {len(done)} done in {args.resume}" if done else ""))
     progress = ProgressLines(len(specs), interval=args.progress_every, done=len(done),

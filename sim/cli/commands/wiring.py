@@ -12,8 +12,7 @@ import json
 from typing import Any
 
 from sim.cli.commands.check import USAGE, add_target_options, resolve_target
-
-MODES = ("backtest", "paper", "live")
+from sim.harness.spec import MODES
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from contracts.scanner import build_wiring, render_mermaid, scan
+    from contracts.scanner import build_wiring, render_mermaid
 
     target = resolve_target(args, "wiring")
     if target is None:
@@ -43,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     if modes and mode not in modes:  # the registry names its modes; a target of your own has its own
         args.parser.error(f"argument --mode: {mode!r} is not a mode of the registry; choose one of "
                           f"{', '.join(modes)}")
-    graph = build_wiring(scan(target.path, target.registry.conventions, callers=target.callers), target.registry)
+    graph = build_wiring(target.scan(), target.registry)
     if args.json:
         print(json.dumps(graph.for_mode(mode).to_json(), indent=2, sort_keys=True))
     else:
