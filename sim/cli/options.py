@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,6 @@ def _number(text: str, convert: type, *, above: float, noun: str, bound: str) ->
         value = convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite {noun.removeprefix('a ')}, got {text!r}")
     if not value > above:
         raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}")
     return value

@@ -31,8 +31,7 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["run", "--hours", "inf"], "expected a finite number, got 'inf'"),
-    (["run", "--hours", "nan"], "expected a finite number, got 'nan'"),
+    (["run", "--hours", "nan"], "expected a number > 0, got 'nan'"),
     (["run", "--symbols", "BTC_USDT,,ETH_USDT"], "symbols 'BTC_USDT,,ETH_USDT': item 2 is empty"),
     (["run", "--trace-out", "/nonexistent-dir/t.jsonl"], "directory /nonexistent-dir does not exist"),
     (["run", "--perfetto-out", "/nonexistent-dir/t.json"], "--perfetto-out: cannot write"),
@@ -66,6 +65,13 @@ def test_a_non_utf8_schedule_file_is_a_usage_error_naming_the_file(tmp_path, cap
     schedule.write_bytes(b'{"scenario": "\xff"}')
     assert f"{schedule}: not UTF-8 text (invalid start byte at byte 14)" in _usage_error(["replay", str(schedule)],
                                                                                          capsys)
+
+
+@pytest.mark.parametrize(("hours", "message"), [("inf", "got inf"), ("1e9", "got 1000000000.0")])
+def test_hours_out_of_the_spec_bounds_is_a_usage_error(hours, message, capsys):
+    assert main(["run", "--hours", hours]) == 2
+    err = capsys.readouterr().err
+    assert "hours must be > 0 and <= 168" in err and message in err and "Traceback" not in err
 
 
 def test_a_combination_the_spec_refuses_is_a_usage_error(monkeypatch, capsys):
