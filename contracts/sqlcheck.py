@@ -37,7 +37,7 @@ from sqlglot.tokens import TokenType
 from contracts.registry.model import Registry
 from contracts.rules import violation
 from contracts.schema import Column, Schema, Table
-from simwire.violation import Violation
+from simwire.violation import Violation, clip
 
 # sqlglot logs a warning for every statement it keeps as an opaque Command (SHOW COLUMNS ...);
 # the checker reports those itself, so the log line would only be noise.
@@ -242,7 +242,7 @@ class _Planner:
                       or (isinstance(statement, exp.Update) and not statement.expressions))
         if incomplete or not isinstance(statement, exp.Insert | exp.Update | exp.Delete | exp.Query | exp.Command):
             self.report("sql.syntax", "statement does not parse as INSERT, UPDATE, SELECT or SHOW",
-                        "valid SQL", _one_line(self.sql)[:80])
+                        "valid SQL", clip(_one_line(self.sql), 80))
             return False
         return True
 

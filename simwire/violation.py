@@ -62,3 +62,17 @@ class Violation:
         if self.repro:
             lines.append(f"  repro:    {self.repro}")
         return "\n".join(lines)
+
+
+def clip(text: str, limit: int, *, keep: str = "start") -> str:
+    """``text`` within ``limit`` characters, cut at a word (or line) boundary with an ellipsis
+    marking the cut: a ``seen:`` field cut mid-word reads as a different value."""
+    if len(text) <= limit:
+        return text
+    if keep == "end":
+        tail = text[len(text) - limit + 2:]
+        cut = min((i for i in (tail.find("\n"), tail.find(" ")) if i >= 0), default=-1)
+        return "… " + (tail[cut + 1:] if cut >= 0 else tail).lstrip(" ")
+    head = text[: limit - 2]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    return (head[:cut] if cut > 0 else head).rstrip(" ,;") + " …"

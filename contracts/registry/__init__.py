@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import traceback
 from pathlib import Path
 
 from contracts.registry.model import (
@@ -48,8 +49,9 @@ def load_registry(spec: str | None = None) -> Registry:
     else:
         try:
             module = importlib.import_module(target)
-        except ImportError as error:
-            raise RegistryError(f"registry spec {spec!r}: cannot import {target!r}: {error}") from error
+        except Exception as error:  # a registry module that fails to import is the user's input, not a crash
+            failure = _import_failure(error)
+            raise RegistryError(f"registry spec {spec!r}: cannot import {target!r}: {failure}") from error
     registry = getattr(module, name, None)
     if not isinstance(registry, Registry):
         raise RegistryError(f"registry spec {spec!r}: expected {target} to define {name} as a "
@@ -64,5 +66,18 @@ def _module_from_file(path: Path, spec: str) -> object:
     if module_spec is None or module_spec.loader is None:
         raise RegistryError(f"registry spec {spec!r}: {str(path)!r} is not a loadable Python file")
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:
+        raise RegistryError(f"registry spec {spec!r}: cannot load {str(path)!r}: {_import_failure(error)}") from error
     return module
+
+
+def _import_failure(error: Exception) -> str:
+    """What went wrong and where: a SyntaxError names its file and line, anything else the line
+    of the registry file that raised it."""
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError at {error.filename}:{error.lineno}: {error.msg}"
+    frames = traceback.extract_tb(error.__traceback__)
+    where = next((f"{f.filename}:{f.lineno}" for f in reversed(frames) if "importlib" not in f.filename), "")
+    return f"{type(error).__name__}: {error}" + (f" (at {where})" if where else "")

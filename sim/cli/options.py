@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from sim.harness.spec import DEFAULT_SYMBOLS, KERNELS, MODES, POLICIES, ScenarioSpec, SpecError, parse_symbols
@@ -37,6 +38,63 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     return _number(text, int, above=0, noun="a whole number", bound=">= 1")
+
+
+def output_file(text: str) -> Path:
+    """A file a command will write: checked when the command line is read, so a typo in a
+    directory name is a usage error now, not a lost result after a long run."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"cannot write {text}: directory {parent} {what}")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """A directory a command will create files in (created when missing): it must not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    return path
+
+
+def existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        what = "a file, not a directory" if path.exists() else "no such directory"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
+    return path
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
+    return path
+
+
+def not_utf8(path: Path) -> str:
+    """Why ``path`` is not readable UTF-8 text (naming the file and byte), or empty when it is."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+    except OSError as error:
+        return f"{path}: cannot read ({error.strerror})"
+    return ""
+
+
+def utf8_file(text: str) -> str:
+    """An existing UTF-8 text file (a schedule file, say): a binary or mis-encoded file is a
+    usage error naming the byte, not a UnicodeDecodeError traceback from the reader.  A missing
+    file is left to the command's reader, which says what kind of file it wanted."""
+    path = Path(text)
+    if path.is_file() and (problem := not_utf8(path)):
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def fault_plan(text: str) -> str:
@@ -81,6 +139,7 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="PCT change points d (default: %(default)s)")
     parser.add_argument("--no-monitor", dest="monitor", action="store_false",
                         help="turn the runtime contract monitor off (for measuring its cost)")
+    parser.set_defaults(parser=parser)
 
 
 def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:

@@ -25,7 +25,7 @@ from sim.harness.recorder import EventRecorder
 from sim.harness.spec import ScenarioSpec
 from sim.harness.targets import Ports, SessionRecord, System, Target, load_target
 from sim.harness.worlds import World
-from simwire.violation import Violation
+from simwire.violation import Violation, clip
 
 PHASES = ("setup", "start", "run")
 END_PHASES = ("stop", "liveness", "gather", "close")
@@ -196,22 +196,33 @@ def crash_violation(error: BaseException, *, what: str = "the run") -> Violation
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     return Violation(
         "oracle.crash", f"{what} raised {type(error).__name__}: {error}", location=where,
-        expected="the session runs to completion", seen="".join(traceback.format_exception(error))[-2000:],
+        expected="the session runs to completion",
+        seen=clip("".join(traceback.format_exception(error)), 2000, keep="end"),
     )
 
 
 def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choices: Any = None,
-                 trace: bool = True) -> ScenarioResult:
+                 trace: bool = True, coverage: bool = False) -> ScenarioResult:
     """Run one simulated session of ``spec`` to the end and judge it.  Never raises for a failure
-    of the system under test: a crash is a violation like any other."""
+    of the system under test: a crash is a violation like any other.  ``coverage`` asks the
+    kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it."""
     import sim.kernel
     from sim.harness.worlds import SimulatedWorld
 
     driver = SessionDriver(spec, SimulatedWorld())
     started = time.perf_counter()
+    extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}
     result = sim.kernel.run(driver.main, seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel,
-                            schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace)
+                            schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace, **extra)
     return driver.result(result, wall_seconds=time.perf_counter() - started)
+
+
+def kernel_reports_coverage() -> bool:
+    import inspect
+
+    import sim.kernel
+
+    return "coverage" in inspect.signature(sim.kernel.run).parameters
 
 
 def scenario_main(spec: ScenarioSpec) -> tuple[SessionDriver, Any]:

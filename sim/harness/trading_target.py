@@ -108,6 +108,8 @@ class TradingTarget(BaseTarget):
             "fees": round(sum(a.get("fees", 0.0) for a in accounts), 8),
             "rows": {name: len(rows) for name, rows in record.tables.items()},
             "sessions": [{"session_id": s.session_id, "state": s.state} for s in sessions],
+            "data_start": record.facts.get("data_span", ("", ""))[0],
+            "data_end": record.facts.get("data_span", ("", ""))[1],
         }
 
 
@@ -178,7 +180,10 @@ class TradingSystem:
             ))
         persistence = self.controller.persistence
         return {"sessions": sessions, "persistence_failures": list(persistence.failures) if persistence else [],
-                "exchange": self.venue.facts() if self.venue is not None else None}
+                "exchange": self.venue.facts() if self.venue is not None else None,
+                # the market-data time covered (a backtest's virtual clock stands still): sim.cli.report.data_span
+                "data_span": (self.ticks[0].timestamp.isoformat(), self.ticks[-1].timestamp.isoformat())
+                if self.ticks else ("", "")}
 
     def row_scope(self) -> tuple[str, list[str]] | None:
         return ("session_id", list(self.session_ids))

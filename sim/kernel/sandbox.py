@@ -24,8 +24,14 @@ from sim.kernel.result import SimulationError
 from sim.kernel.sites import caller_site
 
 
-def _refuse(what: str) -> Callable[..., Any]:
+def _refuse(what: str, owner: Any, name: str, run_thread: int) -> Callable[..., Any]:
+    """Refuses on the run's thread; other threads of the process (a Dask worker's heartbeat, a
+    test runner's watchdog) are not the simulated program and get the original."""
+    original = getattr(owner, name)
+
     def refuse(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != run_thread:
+            return original(*args, **kwargs)
         raise SimulationError(
             f"{what} called at {caller_site()}: real I/O, threads and blocking sleeps are not "
             f"allowed in a simulated run (use the injected ports / await anyio.sleep)"
@@ -37,11 +43,12 @@ def _refuse(what: str) -> Callable[..., Any]:
 def forbid_real_io() -> Patches:
     """Install the refusals; call ``.restore()`` on the result to undo them."""
     patches = Patches()
-    patches.set(socket.socket, "__init__", _refuse("socket.socket()"))
-    for name in ("create_connection", "getaddrinfo", "gethostbyname", "socketpair", "create_server"):
-        patches.set(socket, name, _refuse(f"socket.{name}()"))
-    patches.set(subprocess.Popen, "__init__", _refuse("subprocess.Popen()"))
-    patches.set(os, "system", _refuse("os.system()"))
-    patches.set(threading.Thread, "start", _refuse("threading.Thread.start()"))
-    patches.set(time, "sleep", _refuse("time.sleep()"))
+    run_thread = threading.get_ident()  # the simulated program cannot start threads, so it all runs here
+    targets: list[tuple[Any, str, str]] = [(socket.socket, "__init__", "socket.socket()")]
+    targets += [(socket, name, f"socket.{name}()")
+                for name in ("create_connection", "getaddrinfo", "gethostbyname", "socketpair", "create_server")]
+    targets += [(subprocess.Popen, "__init__", "subprocess.Popen()"), (os, "system", "os.system()"),
+                (threading.Thread, "start", "threading.Thread.start()"), (time, "sleep", "time.sleep()")]
+    for owner, name, what in targets:
+        patches.set(owner, name, _refuse(what, owner, name, run_thread))
     return patches

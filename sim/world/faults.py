@@ -168,7 +168,12 @@ def _parse_item(key: str, value: str, item: str) -> tuple[str, str, float | Span
                 if attribute.endswith("_rate"):
                     return site, attribute, float(value)
                 low, _, high = value.partition("..")
-                return site, attribute, Span(float(low) * unit, float(high or low) * unit)
+                low_value, high_value = float(low), float(high or low)
+                if not 0 <= low_value <= high_value:  # said in the unit typed, not in seconds
+                    unit_name = key.rsplit("_", 1)[-1]
+                    raise ValueError(f"a duration needs 0 <= low <= high, got {low_value:g}..{high_value:g} "
+                                     f"{unit_name}")
+                return site, attribute, Span(low_value * unit, high_value * unit)
             except ValueError as error:
                 raise ValueError(f"bad fault spec item {item!r}: {error}") from None
     if "=" not in item:

@@ -200,6 +200,12 @@ def main(args: argparse.Namespace) -> int:
         if not args.migrations.is_dir():
             _usage("check", f"--migrations {args.migrations}: not a directory")
             return USAGE
+        from sim.cli.options import not_utf8
+
+        unreadable = [problem for path in sorted(args.migrations.glob("*.sql")) if (problem := not_utf8(path))]
+        if unreadable:  # a directory given on the command line that cannot be read: a usage error (issue 16)
+            _usage("check", f"--migrations: {unreadable[0]}")
+            return USAGE
         migrations = args.migrations
     baseline_file = args.baseline or target.config.baseline
     if args.baseline_write and baseline_file is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sim.cli.options import output_file, utf8_file
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -14,10 +16,12 @@ def register(subparsers: Any) -> None:
                     "docs/targets.md) and say whether the trace hash matches. Exit 0 when it matches and the "
                     "run is clean, 1 on a hash mismatch, an error or a violation, 2 on usage errors.",
     )
-    parser.add_argument("file", metavar="FILE", help="schedule file")
-    parser.add_argument("--jsonl", metavar="OUT", help="write the trace as JSON lines")
-    parser.add_argument("--chrome", metavar="OUT", help="write a Chrome/Perfetto trace of the virtual timeline")
-    parser.add_argument("--mermaid", metavar="OUT", help="write the interleaving as a Mermaid sequence diagram")
+    parser.add_argument("file", type=utf8_file, metavar="FILE", help="schedule file")
+    parser.add_argument("--jsonl", type=output_file, metavar="OUT", help="write the trace as JSON lines")
+    parser.add_argument("--chrome", type=output_file, metavar="OUT",
+                        help="write a Chrome/Perfetto trace of the virtual timeline")
+    parser.add_argument("--mermaid", type=output_file, metavar="OUT",
+                        help="write the interleaving as a Mermaid sequence diagram")
     parser.set_defaults(func=main, parser=parser)
 
 
@@ -33,10 +37,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"simwire replay {args.file}  (target {recorded.target})")
     print(result.render())
     _write_trace(args, result.trace)
-    matches = not recorded.trace_hash or recorded.trace_hash == result.trace_hash
-    if not matches:
-        print(f"trace hash MISMATCH: recorded {recorded.trace_hash}, replayed {result.trace_hash}")
-    return 0 if matches and result.ok else 1
+    return _verdict(recorded.trace_hash, result.trace_hash, clean=result.ok)
 
 
 def _replay_scenario(args: argparse.Namespace, recorded: Any) -> int:
@@ -48,12 +49,24 @@ def _replay_scenario(args: argparse.Namespace, recorded: Any) -> int:
     print(f"simwire replay {args.file}  (scenario: {spec.repro()})")
     print(spec.knobs_line(), flush=True)
     result, recorded_hash = replay_scenario(recorded, args.file)
-    print_scenario(result)
+    print_scenario(result, verdict=False)
     _write_trace(args, result.kernel_result.trace)
-    matches = not recorded_hash or recorded_hash == result.trace_hash
-    if not matches:
-        print(f"trace hash MISMATCH: recorded {recorded_hash}, replayed {result.trace_hash}")
-    return 0 if matches and result.clean else 1
+    return _verdict(recorded_hash, result.trace_hash, clean=result.clean)
+
+
+def _verdict(recorded: str, replayed: str, *, clean: bool) -> int:
+    """One last line that agrees with the hash line: a replay that does not reproduce the
+    recorded run says so first, whatever the replayed run's own checks found."""
+    if not recorded:
+        print(f"trace hash {replayed} (the file records none to compare)")
+    elif recorded == replayed:
+        print(f"trace hash matches: {replayed}")
+    else:
+        print(f"trace hash MISMATCH: recorded {recorded}, replayed {replayed}")
+        print("verdict: NOT reproduced (the replay took another path than the recorded run)")
+        return 1
+    print("verdict: reproduced, clean" if clean else "verdict: reproduced, with violations (above)")
+    return 0 if clean else 1
 
 
 def _write_trace(args: argparse.Namespace, trace: Any) -> None:

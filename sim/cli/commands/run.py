@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sim.cli.options import add_scenario_options, non_negative_int, spec_from_args
+from sim.cli.options import add_scenario_options, non_negative_int, output_file, spec_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -21,10 +21,10 @@ def register(subparsers: Any) -> None:
     add_scenario_options(parser)
     parser.add_argument("--seed", type=non_negative_int, default=0, help="the seed (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    parser.add_argument("--trace-out", metavar="FILE", help="write the run's trace as JSON lines")
-    parser.add_argument("--perfetto-out", metavar="FILE",
+    parser.add_argument("--trace-out", type=output_file, metavar="FILE", help="write the run's trace as JSON lines")
+    parser.add_argument("--perfetto-out", type=output_file, metavar="FILE",
                         help="write the virtual timeline as Chrome/Perfetto trace JSON (open in ui.perfetto.dev)")
-    parser.add_argument("--schedule-out", metavar="FILE",
+    parser.add_argument("--schedule-out", type=output_file, metavar="FILE",
                         help="record the run's schedule; `simwire replay FILE` repeats it exactly")
     parser.add_argument("--db", metavar="DSN",
                         help="run one backtest on a REAL server instead (PostgreSQL, or QuestDB's PG wire: "

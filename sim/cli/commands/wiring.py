@@ -23,11 +23,12 @@ def register(subparsers: Any) -> None:
                     "components, tables written, missing required consumers in red. Paste the output into "
                     "any Mermaid renderer (GitHub renders ```mermaid blocks).",
     )
-    parser.add_argument("--mode", choices=MODES, default="backtest",
-                        help="whose required consumers to check (default: %(default)s)")
+    parser.add_argument("--mode", default=None,
+                        help="whose required consumers to check: one of the registry's modes "
+                             f"({', '.join(MODES)} for the built-in one; default: the registry's first)")
     add_target_options(parser)
     parser.add_argument("--json", action="store_true", help="print the graph as JSON instead of Mermaid")
-    parser.set_defaults(func=main)
+    parser.set_defaults(func=main, parser=parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -36,9 +37,14 @@ def main(args: argparse.Namespace) -> int:
     target = resolve_target(args, "wiring")
     if target is None:
         return USAGE
+    modes = tuple(target.registry.modes)
+    mode = args.mode or (modes[0] if modes else "backtest")
+    if modes and mode not in modes:  # the registry names its modes; a target of your own has its own
+        args.parser.error(f"argument --mode: {mode!r} is not a mode of the registry; choose one of "
+                          f"{', '.join(modes)}")
     graph = build_wiring(target.scan(), target.registry)
     if args.json:
-        print(json.dumps(graph.for_mode(args.mode).to_json(), indent=2, sort_keys=True))
+        print(json.dumps(graph.for_mode(mode).to_json(), indent=2, sort_keys=True))
     else:
-        print(render_mermaid(graph, args.mode), end="")
+        print(render_mermaid(graph, mode), end="")
     return 0

@@ -1,0 +1,70 @@
+"""Swarm against plain seeds: seeds until a catalogued mutant is first exposed.
+
+For each mutant, each trial explores a fresh seed range of the mutated code with
+``--first-failure`` (seeds in order), once with the default fault plan and once with
+``--swarm``, and records how many seeds it took (``-`` when the cap passed first).
+Faults are what swarm adds, so the mutants here are ones whose exposure needs a fault that no
+default turns on: that is the claim measured (docs/exploration.md has the figures).
+
+    python bench/swarm.py --mutants M18-no-retry-on-transient-errors --trials 3 --cap 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from sim.harness import mutants
+
+DEFAULT_MUTANTS = {"M18-no-retry-on-transient-errors": "backtest", "M28-live-retry-resubmits-without-lookup": "live"}
+
+
+def seeds_to_expose(mutant: mutants.Mutant, catalogue: mutants.Catalogue, root: Path, mode: str, start: int,
+                    cap: int, hours: float, swarm: bool) -> int | None:
+    with tempfile.TemporaryDirectory(prefix="simwire-swarm-") as tmp:
+        workdir = Path(tmp)
+        mutants.apply_mutant(mutant, root, catalogue.code, workdir)
+        command = [sys.executable, "-m", "sim", "explore", "--mode", mode, "--start", str(start), "--seeds", str(cap),
+                   "--hours", str(hours), "--first-failure", "--no-shrink", "--json", "--recheck-every", "0",
+                   *(["--swarm"] if swarm else [])]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])))
+        proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False)
+        report = json.loads(proc.stdout)
+    expected = set(mutant.expect)
+    exposing = [f["seed"] for f in report["failures"] if expected & set(f["rules"])]
+    return min(exposing) - start + 1 if exposing else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mutants", nargs="*", default=list(DEFAULT_MUTANTS))
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--cap", type=int, default=15)
+    parser.add_argument("--hours", type=float, default=0.5)
+    args = parser.parse_args()
+    catalogue = mutants.load_catalogue(mutants.builtin_catalogue_dir())
+    root = Path(__file__).resolve().parent.parent
+    by_id = {m.id: m for m in catalogue.mutants}
+    print("| mutant | plain: seeds to expose (per trial) | swarm: seeds to expose (per trial) |")
+    print("|---|---|---|")
+    for mutant_id in args.mutants:
+        mode = DEFAULT_MUTANTS.get(mutant_id, "backtest")
+        cells = []
+        for swarm in (False, True):
+            found = [seeds_to_expose(by_id[mutant_id], catalogue, root, mode, 1000 * trial, args.cap, args.hours,
+                                     swarm) for trial in range(args.trials)]
+            shown = ", ".join("-" if f is None else str(f) for f in found)
+            hits = [f for f in found if f is not None]
+            median = f"median {statistics.median(hits):g}" if len(hits) == len(found) else f"{len(hits)}/{len(found)}"
+            cells.append(f"{shown} ({median})")
+        print(f"| {mutant_id} ({mode}) | {cells[0]} | {cells[1]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
