@@ -42,8 +42,8 @@ def render_registry(registry: Registry) -> str:
             lines.append("  extra fields allowed")
         lines.extend(f"  field {_field(f)}" for f in sorted(topic.fields, key=lambda f: f.name))
     lines.append("lineage")
-    lines.extend(f"  {e.topic}.{e.field} -> {e.table}.{e.column}"
-                 for e in sorted(registry.lineage, key=lambda e: (e.topic, e.field, e.table, e.column)))
+    lines.extend(f"  {e.source} -> {e.table}.{e.column}"
+                 for e in sorted(registry.lineage, key=lambda e: (e.topic, e.field, e.table, e.column, e.how)))
     lines.append("required columns")
     lines.extend(f"  {table}: {', '.join(registry.required_columns[table])}"
                  for table in sorted(registry.required_columns))
