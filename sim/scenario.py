@@ -262,6 +262,11 @@ class _World:
         found: list[Violation] = []
         if self.monitor is not None:
             found += self.monitor.violations()
+            found += self.monitor.silent_drops(self.persistence_failures)
+        if self.venue is not None:
+            from contracts.refusals import uninjected_refusals
+
+            found += uninjected_refusals(self.venue.api.refusals)
         if self.sessions:
             facts = oracles.RunFacts(self.sessions, self.recorder, self.tables, self.persistence_failures,
                                      self.leftover_subscriptions, location=f"(seed {self.spec.seed})",

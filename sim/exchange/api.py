@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from contracts.refusals import Refusal
 from sim.exchange.venue import PARAM_ERROR, ApiError, SimulatedMexcExchange
 from system.exchange.signing import parameter_string, sign
 
@@ -25,6 +26,7 @@ RATE_LIMIT = 20
 RATE_WINDOW = 2.0
 UNKNOWN_KEY, BAD_REQUEST_TIME, BAD_SIGNATURE, RATE_LIMITED, NOT_FOUND = 401, 513, 602, 510, 404
 
+_AUTH_CODES = (UNKNOWN_KEY, BAD_REQUEST_TIME, BAD_SIGNATURE, RATE_LIMITED)
 PRIVATE = "/api/v1/private/"
 EXTERNAL_PREFIX = "/api/v1/private/order/external/"
 
@@ -37,6 +39,9 @@ class ExchangeApi:
         self._now = now
         self._recent: dict[str, deque[float]] = {}
         self.requests = 0
+        self.refusals: list[Refusal] = []
+        """Every refusal this API answered (fault-injected ones never reach it: the transport
+        answers those itself), for the ``oracle.uninjected-refusal`` check."""
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.content.decode()
@@ -46,6 +51,9 @@ class ExchangeApi:
             reply: dict[str, Any] = {"success": True, "code": 0, "data": data}
         except ApiError as error:
             reply = {"success": False, "code": error.code, "message": error.message}
+            if request.method == "POST" or error.code in _AUTH_CODES:  # a refusal, not a lookup's answer
+                self.refusals.append(Refusal("exchange", f"{request.method} {request.url.path}", str(error.code),
+                                             error.message, at=f"t={self._now():.3f}"))
         return httpx.Response(200, json=reply)
 
     def rate_limited(self) -> httpx.Response:
