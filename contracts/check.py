@@ -22,7 +22,8 @@ from contracts.rules import violation
 from contracts.scanner import ScanResult, registry_violations, scan
 from contracts.scanner.model import violation_order
 from contracts.schema import MigrationError, Schema, parse_migrations
-from contracts.sqlcheck import check_lineage, check_statement
+from contracts.lineage import lineage_gaps
+from contracts.sqlcheck import check_lineage, check_statement, plan_statement
 from contracts.violation import Severity, Violation
 
 
@@ -61,6 +62,7 @@ def check(path: Path | str, registry: Registry, migrations: Path | str | None = 
             if site.sql is not None:
                 found += check_statement(site.sql, schema, registry, location=site.location,
                                          arg_count=site.arg_count)
+                found += lineage_gaps(plan_statement(site.sql, schema, registry), registry, location=site.location)
     ordered = tuple(sorted(_unique(found), key=violation_order))
     return CheckReport(ordered, result.files, time.perf_counter() - started, result)
 

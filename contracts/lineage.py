@@ -260,8 +260,8 @@ class LineageOracle:
         except (IndexError, TypeError):
             return []  # wrong argument count or unhashable key: reported by the statement checks
         if best is None:
-            if shape.event_optional:
-                return []
+            if shape.event_optional or not self._sequence:
+                return []  # no bus observed (a database-only monitor) cannot attribute anything
             return [self._no_event(shape, key, row)]
         return [self._mismatch(shape, best[1], best[2], best[3], row)]
 
