@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.lineage import lineage_gaps
 from contracts.registry import Registry
 from contracts.rules import violation
 from contracts.scanner import ScanResult, registry_violations, scan
 from contracts.scanner.model import violation_order
 from contracts.schema import MigrationError, Schema, parse_migrations
-from contracts.lineage import lineage_gaps
 from contracts.sqlcheck import check_lineage, check_statement, plan_statement
 from contracts.violation import Severity, Violation
 

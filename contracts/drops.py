@@ -65,14 +65,14 @@ class DropTracker:
     def violations(self, recorded: Iterable[Any] = ()) -> list[Violation]:
         """``oracle.silent-drop`` per failed write no recorded failure accounts for.
 
-        ``recorded``: the system's own failure records, each with ``table`` and ``entity`` (the
-        row's id as text), like the trading system's ``PersistenceFailure``; a record without
-        a table excuses every table with that id."""
-        excused = [(getattr(r, "table", None), str(getattr(r, "entity", ""))) for r in recorded]
+        ``recorded``: the system's own failure records, each a ``(table, id)`` pair or an object
+        with ``table`` and the row's id as ``entity_id``, ``entity`` or ``id`` (the trading
+        system's ``PersistenceFailure``); a record without a table excuses every table."""
+        excused = [_excuse(r) for r in recorded]
         found = []
         for write in self._failed.values():
             values = {str(value) for _, value in write.key}
-            if any((table is None or table == write.table) and entity in values for table, entity in excused):
+            if any((table is None or table == write.table) and ids & values for table, ids in excused):
                 continue
             shown = ", ".join(f"{name}={value!s}" for name, value in write.key) or "(no key)"
             found.append(violation(
@@ -82,3 +82,11 @@ class DropTracker:
                 seen=f"last attempt: {write.error}", sql=write.sql, table=write.table,
                 key={name: str(value) for name, value in write.key}))
         return found
+
+
+def _excuse(record: Any) -> tuple[str | None, set[str]]:
+    """The table and row ids a recorded failure names."""
+    if isinstance(record, tuple) and len(record) == 2:
+        return record[0], {str(record[1])}
+    ids = {str(getattr(record, name)) for name in ("entity_id", "entity", "id") if getattr(record, name, None)}
+    return getattr(record, "table", None), ids

@@ -185,13 +185,16 @@ class RuntimeMonitor:
             shape = self._lineage.shape(query, check.plan)
             if shape is not None:
                 for key, build in self._lineage.check(shape, row):
-                    self._record(key, lambda build=build: build(self._where(check.label)), sample=repr(tuple(row))[:200])
+                    self._record(key, lambda build=build: build(self._where(check.label)),
+                             sample=repr(tuple(row))[:200])
         if self._invariants is not None:
             for key, build in self._invariants.on_statement(query, check.plan, row, error):
-                self._record(key, lambda build=build: build(self._where(check.label)), sample=repr(tuple(row))[:200])
+                self._record(key, lambda build=build: build(self._where(check.label)),
+                             sample=repr(tuple(row))[:200])
         self.drops.on_write(query, row, error, lambda: self._describe_write(check, row))
 
-    def _describe_write(self, check: _StatementCheck, row: Sequence[Any]) -> tuple[str, tuple[tuple[str, Any], ...], str]:
+    def _describe_write(self, check: _StatementCheck,
+                        row: Sequence[Any]) -> tuple[str, tuple[tuple[str, Any], ...], str]:
         table = check.plan.info.tables_written[0] if check.plan.info.tables_written else ""
         by_column = {b.column.name: b.index - 1 for b in check.plan.bindings.values()
                      if b.written == (check.plan.info.kind == "INSERT")}

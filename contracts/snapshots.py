@@ -71,7 +71,8 @@ def _oracle_lines(registry: Registry) -> list[str]:
     lines = []
     if registry.outside_events:
         lines.append("outside events")
-        lines.extend(f"  {table}: {', '.join(registry.outside_events[table])}" for table in sorted(registry.outside_events))
+        lines.extend(f"  {table}: {', '.join(registry.outside_events[table])}"
+                     for table in sorted(registry.outside_events))
     if registry.entities:
         lines.append("entities")
     for entity in sorted(registry.entities, key=lambda e: e.name):

@@ -66,7 +66,8 @@ LINEAGE = (
     Lineage("cart.changed", "status", "carts", "status"),
     Lineage("cart.closed", "cart_id", "carts", "cart_id"),
     Lineage.constant("cart.closed", "carts", "status", "CLOSED"),
-    Lineage.derived("cart.closed", "carts", "note", lambda p: json.dumps({"why": p["reason"]}), "json of {why: reason}"),
+    Lineage.derived("cart.closed", "carts", "note", lambda p: json.dumps({"why": p["reason"]}),
+                    "json of {why: reason}"),
 )
 
 CART = Entity("cart", ("cart_id",), ("cart.opened", "cart.changed", "cart.closed"),

@@ -124,7 +124,7 @@ def test_a_predicate_that_raises_is_a_finding_with_its_error(tmp_path):
 def test_declarations_that_name_unknown_states_or_topics_fail_where_written():
     with pytest.raises(RegistryError, match="no entry in transitions"):
         StateMachine("status", initial=("NEW",), transitions={"OPEN": ()})
-    with pytest.raises(RegistryError, match="unknown topic 'cart.lost'"):
+    with pytest.raises(RegistryError, match=r"unknown topic 'cart\.lost'"):
         Registry("shop", ("run",), REGISTRY.topics, entities=(Entity("cart", ("cart_id",), ("cart.lost",)),))
     with pytest.raises(RegistryError, match="topics and/or tables"):
         Invariant("x", "x", ("total",), lambda v: True)

@@ -136,7 +136,8 @@ def test_a_written_column_without_lineage_is_flagged_statically(tmp_path):
 
 def test_a_lineage_entry_naming_a_field_the_topic_lacks_fails_where_it_is_written():
     with pytest.raises(RegistryError, match="no field 'totl'"):
-        Registry("shop", ("run",), {t.name: t for t in TOPICS}, lineage=(Lineage("cart.opened", "totl", "carts", "total"),))
+        Registry("shop", ("run",), {t.name: t for t in TOPICS},
+                 lineage=(Lineage("cart.opened", "totl", "carts", "total"),))
 
 
 def test_full_system_two_price_columns_swapped_in_the_mark_to_market_update_are_caught(monkeypatch):
