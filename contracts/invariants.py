@@ -69,6 +69,10 @@ class InvariantOracle:
         self._rows: dict[tuple[str, tuple[object, ...]], dict[str, Any]] = {}
         self._shapes: dict[str, _RowShape | None] = {}
 
+    def watches(self, topic: str) -> bool:
+        """Does an entity or invariant read ``topic``?  (The monitor skips the others.)"""
+        return topic in self._entity or topic in self._on_topic
+
     # -- events -------------------------------------------------------------------------------
 
     def on_publish(self, topic: str, payload: Mapping[str, Any]) -> list[Problem]:

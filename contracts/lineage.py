@@ -41,6 +41,9 @@ from contracts.schema import Schema
 from contracts.sqlcheck import StatementPlan
 from contracts.violation import Violation
 
+RECENT = 512
+"""Publishes of fed topics remembered before a table's first write activates its index."""
+
 HISTORY = 3
 """Events remembered per (table, topic, row key): enough for a write delayed past the next
 event of its row (a retry, an interleaved task), few enough that a stale value rarely matches."""
@@ -208,22 +211,30 @@ class LineageOracle:
             if entry.table in schema.tables:
                 self._sources.setdefault(entry.table, {}).setdefault(entry.topic, {})[entry.column] = _Source(entry)
         self._histories: dict[tuple[str, str], dict[tuple[object, ...], deque[tuple[int, Mapping[str, Any]]]]] = {}
+        self.topics = frozenset(topic for by_topic in self._sources.values() for topic in by_topic)
+        """Topics feeding some table: the monitor forwards only these."""
+        # A table's events are indexed once a statement writing it is seen (``_activate``):
+        # a system that never writes a fed table (ticks mapped to market_data, loaded before
+        # the run) pays one ring append per publish, not a key per table.  The ring backfills
+        # the first write's event.
         self._indexers: dict[str, list[tuple[tuple[_Source, ...], dict[Any, Any]]]] = {}
-        for table, by_topic in sorted(self._sources.items()):
-            key = table_key(registry, schema, table)
-            for topic, columns in sorted(by_topic.items()):
-                if all(k in columns for k in key):
-                    history = self._histories[(table, topic)] = {}
-                    self._indexers.setdefault(topic, []).append((tuple(columns[k] for k in key), history))
+        self._recent: deque[tuple[int, str, Mapping[str, Any]]] = deque(maxlen=RECENT)
+        self._active: set[str] = set()
         self._shapes: dict[str, _Shape | None] = {}
         self._sequence = 0
 
     def on_publish(self, topic: str, payload: Mapping[str, Any]) -> None:
-        indexers = self._indexers.get(topic)
-        if indexers is None:
-            return
+        """Called for topics in :attr:`topics` only."""
         self._sequence += 1
-        entry = (self._sequence, payload)
+        self._recent.append((self._sequence, topic, payload))
+        indexers = self._indexers.get(topic)
+        if indexers:
+            self._index(indexers, self._sequence, payload)
+
+    @staticmethod
+    def _index(indexers: list[tuple[tuple[_Source, ...], dict[Any, Any]]], sequence: int,
+               payload: Mapping[str, Any]) -> None:
+        entry = (sequence, payload)
         for key_sources, history in indexers:
             try:
                 key = tuple(_key_value(source.value(payload)) for source in key_sources)
@@ -233,6 +244,23 @@ class LineageOracle:
             except TypeError:  # an unhashable key value: the payload monitor reports its type
                 continue
             events.append(entry)
+
+    def _activate(self, table: str) -> None:
+        """Start indexing the events of the topics feeding ``table``, from the recent ones on."""
+        if table in self._active:
+            return
+        self._active.add(table)
+        key = table_key(self.registry, self.schema, table)
+        added: dict[str, list[tuple[tuple[_Source, ...], dict[Any, Any]]]] = {}
+        for topic, columns in sorted(self._sources[table].items()):
+            if all(k in columns for k in key):
+                history = self._histories[(table, topic)] = {}
+                indexer = (tuple(columns[k] for k in key), history)
+                self._indexers.setdefault(topic, []).append(indexer)
+                added.setdefault(topic, []).append(indexer)
+        for sequence, topic, payload in self._recent:
+            if topic in added:
+                self._index(added[topic], sequence, payload)
 
     def shape(self, query: str, plan: StatementPlan) -> _Shape | None:
         """The compiled shape of ``query`` (None: it writes no table lineage feeds)."""
@@ -281,6 +309,7 @@ class LineageOracle:
         lookup = written if plan.info.kind == "INSERT" else compared
         if not all(k in lookup for k in key):
             return None  # the statement does not name one row: it cannot be attributed
+        self._activate(table)
         outside = set(self.registry.outside_events.get(table, ()))
         columns = [c for c in _written_columns(plan) if c not in outside]
         candidates = []

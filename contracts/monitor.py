@@ -130,10 +130,10 @@ class RuntimeMonitor:
         for key, build in validator.problems(payload):
             self._record(("payload", topic, *key), lambda build=build: build(self._where(f"topic {topic}")),
                          sample=_short(payload))
-        if self._lineage is not None:
-            self._lineage.on_publish(topic, payload)
-        if self._invariants is not None:
-            for key, build in self._invariants.on_publish(topic, payload):
+        if state.lineage:
+            self._lineage.on_publish(topic, payload)  # type: ignore[union-attr]
+        if state.invariants:
+            for key, build in self._invariants.on_publish(topic, payload):  # type: ignore[union-attr]
                 self._record(key, lambda build=build: build(self._where(f"topic {topic}")), sample=_short(payload))
         if subscribers is not state.last_subscribers:
             # Buses keep one subscriber tuple until the next (un)subscribe: recompute only then
@@ -228,7 +228,9 @@ class RuntimeMonitor:
     def _compile(self, topic: str) -> _TopicState:
         declared = self.registry.topics.get(topic)
         return _TopicState(_PayloadValidator(declared) if declared else None,
-                           self.registry.required_roles(topic, self.mode))
+                           self.registry.required_roles(topic, self.mode),
+                           lineage=self._lineage is not None and topic in self._lineage.topics,
+                           invariants=self._invariants is not None and self._invariants.watches(topic))
 
     def _where(self, subject: str) -> str:
         hint = self._hint()
@@ -266,6 +268,10 @@ class _TopicState:
 
     validator: _PayloadValidator | None
     required_roles: tuple[str, ...]
+    lineage: bool = False
+    """The topic feeds a table: its events are kept for the lineage oracle."""
+    invariants: bool = False
+    """An entity or invariant of the registry reads the topic."""
     publishes: int = 0
     last_subscribers: object = None
     missing_roles: tuple[str, ...] = ()
