@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.rules import violation
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from contracts.registry.model import Entity, Invariant, Registry
 from contracts.rules import violation
 from contracts.schema import Schema
 from contracts.sqlcheck import StatementPlan
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 Problem = tuple[tuple[str, ...], Callable[[str], Violation]]
 

@@ -39,7 +39,7 @@ from contracts.registry.model import Lineage, Registry
 from contracts.rules import violation
 from contracts.schema import Schema
 from contracts.sqlcheck import StatementPlan
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 RECENT = 512
 """Publishes of fed topics remembered before a table's first write activates its index."""

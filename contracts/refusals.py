@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts.rules import violation
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 
 @dataclass(frozen=True)

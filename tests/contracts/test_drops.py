@@ -67,7 +67,7 @@ def test_refusals_are_grouped_per_request_and_code_with_the_first_message():
 
 
 def test_full_system_a_persistence_retry_that_gives_up_silently_is_caught(monkeypatch):
-    from sim.scenario import ScenarioSpec, run_scenario
+    from sim.harness.scenario import ScenarioSpec, run_scenario
     from system.persistence.service import TradingPersistenceService
 
     spec = ScenarioSpec(mode="paper", seed=0, policy="random", faults="db-flaky,db_error_rate=0.35")
@@ -79,7 +79,7 @@ def test_full_system_a_persistence_retry_that_gives_up_silently_is_caught(monkey
 
 
 def test_full_system_a_signing_change_that_makes_the_exchange_refuse_every_request_is_caught(monkeypatch):
-    from sim.scenario import ScenarioSpec, run_scenario
+    from sim.harness.scenario import ScenarioSpec, run_scenario
     from system.exchange import client, signing
 
     def signed_headers(**kwargs):

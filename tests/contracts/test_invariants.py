@@ -83,7 +83,7 @@ def test_a_first_state_outside_the_initial_ones_is_reported(tmp_path):
 def test_trading_sessions_must_leave_the_state_they_were_in():
     from contracts.monitor import RuntimeMonitor
     from contracts.schema import parse_migrations
-    from sim.scenario import migrations_dir
+    from sim.harness.scenario import migrations_dir
 
     mon = RuntimeMonitor(TRADING, parse_migrations(migrations_dir()), mode="backtest")
     persistence = (type("S", (), {"component": "TradingPersistenceService", "role": "persistence"})(),)
@@ -131,7 +131,7 @@ def test_declarations_that_name_unknown_states_or_topics_fail_where_written():
 
 
 def test_full_system_a_sign_error_in_short_unrealized_pnl_is_caught_as_it_happens(monkeypatch):
-    from sim.scenario import ScenarioSpec, run_scenario
+    from sim.harness.scenario import ScenarioSpec, run_scenario
     from system.orders.records import Position
 
     def pnl_at(self, price):

@@ -141,7 +141,7 @@ def test_a_lineage_entry_naming_a_field_the_topic_lacks_fails_where_it_is_writte
 
 
 def test_full_system_two_price_columns_swapped_in_the_mark_to_market_update_are_caught(monkeypatch):
-    from sim.scenario import ScenarioSpec, run_scenario
+    from sim.harness.scenario import ScenarioSpec, run_scenario
     from system.persistence import service
 
     async def swapped(self, p):
