@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contracts.lineage import lineage_gaps
+from contracts.lineage import check_declarations, lineage_gaps
 from contracts.registry import Registry
 from contracts.rules import violation
 from contracts.scanner import ScanResult, registry_violations, scan
@@ -58,6 +58,7 @@ def check(path: Path | str, registry: Registry, migrations: Path | str | None = 
     found += registry_violations(result, registry)
     if schema is not None:
         found += check_lineage(registry, schema)
+        found += check_declarations(registry, schema)
         for site in result.sql:
             if site.sql is not None:
                 found += check_statement(site.sql, schema, registry, location=site.location,

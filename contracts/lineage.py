@@ -91,6 +91,25 @@ def lineage_gaps(plan: StatementPlan, registry: Registry, *, location: str = "")
     return found
 
 
+def check_declarations(registry: Registry, schema: Schema) -> list[Violation]:
+    """The tables and columns the derived oracles name (``outside_events``, ``table_keys``,
+    invariant tables) exist in the schema model: a typo would silently disable a check."""
+    named = [(f"outside_events[{t!r}]", t, c) for t, cs in registry.outside_events.items() for c in cs]
+    named += [(f"table_keys[{t!r}]", t, c) for t, cs in registry.table_keys.items() for c in cs]
+    named += [(f"invariant {i.id!r}", t, "") for i in registry.invariants for t in i.tables]
+    found = []
+    for where, table, column in named:
+        model = schema.tables.get(table)
+        if model is not None and (not column or column in model.columns):
+            continue
+        what = f"{table}.{column}" if column else table
+        found.append(violation(
+            "contract.lineage-unknown-column", f"registry {registry.name} {where} names {what}, which the "
+            "migrations do not create", location=f"registry {registry.name} {where}",
+            expected=f"a {'column' if column else 'table'} of the schema model", seen=f"unknown {what}"))
+    return found
+
+
 def _written_columns(plan: StatementPlan) -> list[str]:
     """Every column the statement writes, bound or literal, in statement order."""
     columns = list(plan.inserted)

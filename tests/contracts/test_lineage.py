@@ -134,6 +134,17 @@ def test_a_written_column_without_lineage_is_flagged_statically(tmp_path):
     assert lineage_gaps(plan, REGISTRY) == []  # declared as filled outside the events
 
 
+def test_oracle_declarations_naming_unknown_tables_or_columns_are_reported(tmp_path):
+    from contracts.lineage import check_declarations
+
+    assert check_declarations(REGISTRY, schema(tmp_path)) == []
+    typo = Registry(REGISTRY.name, REGISTRY.modes, REGISTRY.topics, outside_events={"carts": ("opend_by",)},
+                    table_keys={"cart": ("cart_id",)})
+    found = check_declarations(typo, schema(tmp_path))
+    assert [(v.rule, v.seen) for v in found] == [("contract.lineage-unknown-column", "unknown carts.opend_by"),
+                                                  ("contract.lineage-unknown-column", "unknown cart.cart_id")]
+
+
 def test_a_lineage_entry_naming_a_field_the_topic_lacks_fails_where_it_is_written():
     with pytest.raises(RegistryError, match="no field 'totl'"):
         Registry("shop", ("run",), {t.name: t for t in TOPICS},
