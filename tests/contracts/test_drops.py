@@ -93,3 +93,59 @@ def test_full_system_a_signing_change_that_makes_the_exchange_refuse_every_reque
     monkeypatch.setattr(client, "signed_headers", signed_headers)
     found = [v for v in run_scenario(spec).violations if v.rule == "oracle.uninjected-refusal"]
     assert found and {v.details["code"] for v in found} == {"602"}
+
+
+def _exchange_client(secret: str, plan: str = "none"):
+    import httpx
+
+    from sim.world.exchange.api import ExchangeApi
+    from sim.world.exchange.transport import SimExchangeTransport
+    from sim.world.exchange.venue import Account, SimulatedMexcExchange
+    from sim.world.faults import FaultPlan
+    from system.exchange import MexcFuturesClient
+    from system.exchange.config import ApiCredentials
+    from tests.live.helpers import CREDENTIALS, NOW, FixedClock
+
+    key = CREDENTIALS.access_key
+    api = ExchangeApi(SimulatedMexcExchange({key: Account(10_000.0)}), {key: CREDENTIALS.secret_key},
+                      now=NOW.timestamp)
+    transport = SimExchangeTransport(api, FaultPlan.from_spec(plan).injector("exchange", 0))
+    http = httpx.AsyncClient(transport=transport, base_url="https://contract.mexc.com")
+    return MexcFuturesClient(http, ApiCredentials(key, secret), FixedClock()), api
+
+
+SOL_ORDER = {"symbol": "SOL_USDT", "side": 4, "type": 5, "vol": 1, "price": 100.0, "leverage": 1,
+             "externalOid": "x", "openType": 1}
+
+
+def test_the_simulated_exchange_records_its_own_refusals_and_not_its_answers():
+    import anyio
+
+    from system.exchange import ExchangeError
+    from tests.live.helpers import CREDENTIALS
+
+    async def main():
+        client, api = _exchange_client(CREDENTIALS.secret_key)
+        assert await client.order_by_external_oid("SOL_USDT", "never-placed") is None  # an answer
+        for call in (lambda: client.submit_order(SOL_ORDER),   # close of a position not held: 2008
+                     lambda: client.cancel_order("424242")):    # an id the exchange never issued: 2009
+            try:
+                await call()
+            except ExchangeError:
+                pass
+        assert [(r.request, r.code) for r in api.refusals] == [
+            ("POST /api/v1/private/order/submit", "2008"), ("POST /api/v1/private/order/cancel", "2009")]
+        forged, api = _exchange_client("not-the-secret")
+        try:
+            await forged.open_positions()
+        except ExchangeError:
+            pass
+        assert [r.code for r in api.refusals] == ["602"]
+        injected, api = _exchange_client(CREDENTIALS.secret_key, "exchange_reject_rate=1")
+        try:
+            await injected.submit_order(SOL_ORDER)
+        except ExchangeError:
+            pass
+        assert api.refusals == []  # the fault plan's refusal is answered by the transport
+
+    anyio.run(main)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from contracts.refusals import Refusal
-from sim.world.exchange.venue import PARAM_ERROR, ApiError, SimulatedMexcExchange
+from sim.world.exchange.venue import ORDER_NOT_FOUND, PARAM_ERROR, ApiError, SimulatedMexcExchange
 from system.exchange.signing import parameter_string, sign
 
 RATE_LIMIT = 20
@@ -71,7 +71,11 @@ class ExchangeApi:
         if method == "POST" and path == "/api/v1/private/order/submit":
             return exchange.submit(key, _json(body, dict), now)
         if method == "POST" and path == "/api/v1/private/order/cancel":
-            return exchange.cancel(key, _json(body, list), now)
+            results = exchange.cancel(key, _json(body, list), now)
+            # an id the exchange never issued (not "already final", a race the client must absorb)
+            self.refusals.extend(Refusal("exchange", f"{method} {path}", str(r["errorCode"]), r["errorMsg"],
+                                         at=f"t={now:.3f}") for r in results if r["errorCode"] == ORDER_NOT_FOUND)
+            return results
         if method == "GET" and path.startswith(EXTERNAL_PREFIX):
             symbol, _, external_oid = path[len(EXTERNAL_PREFIX):].partition("/")
             return exchange.order_by_external_oid(key, symbol, external_oid)
