@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.lineage import table_key
+from contracts.lineage import row_key, table_key
 from contracts.registry.model import Entity, Invariant, Registry
 from contracts.rules import violation
 from contracts.schema import Schema
@@ -168,20 +168,16 @@ class InvariantOracle:
         return found
 
     def _compile(self, plan: StatementPlan) -> _RowShape | None:
-        if plan.info.kind not in ("INSERT", "UPDATE") or len(plan.info.tables_written) != 1:
+        located = row_key(plan, self.registry, self.schema)
+        if located is None or not located[1]:
             return None
-        table = plan.info.tables_written[0]
+        table, key_positions = located
         invariants = self._on_table.get(table)
         if not invariants:
             return None
         written = tuple((b.column.name, b.index - 1) for b in sorted(plan.bindings.values(), key=lambda b: b.index)
                         if b.written)
-        compared = {b.column.name: b.index - 1 for b in plan.bindings.values() if not b.written}
-        lookup = dict(written) if plan.info.kind == "INSERT" else compared
-        key = table_key(self.registry, self.schema, table)
-        if not key or not all(k in lookup for k in key):
-            return None
-        return _RowShape(table, plan.info.kind == "INSERT", tuple(lookup[k] for k in key), written, invariants)
+        return _RowShape(table, plan.info.kind == "INSERT", tuple(key_positions.values()), written, invariants)
 
 
 def _judge(invariant: Invariant, view: Mapping[str, Any], subject: str,

@@ -68,6 +68,21 @@ def table_key(registry: Registry, schema: Schema, table: str) -> tuple[str, ...]
     return tuple(k for k in model.dedup_keys if k != model.designated_timestamp)
 
 
+def row_key(plan: StatementPlan, registry: Registry, schema: Schema) -> tuple[str, dict[str, int]] | None:
+    """The table an INSERT/UPDATE writes and where its row key is among the arguments
+    (column -> 0-based position): an INSERT's key values, an UPDATE's WHERE.  None when the
+    statement writes no single table or does not name one row by its key."""
+    if plan.info.kind not in ("INSERT", "UPDATE") or len(plan.info.tables_written) != 1:
+        return None
+    table = plan.info.tables_written[0]
+    insert = plan.info.kind == "INSERT"
+    lookup = {b.column.name: b.index - 1 for b in plan.bindings.values() if b.written == insert}
+    key = table_key(registry, schema, table)
+    if not all(k in lookup for k in key):
+        return None
+    return table, {k: lookup[k] for k in key}
+
+
 def lineage_gaps(plan: StatementPlan, registry: Registry, *, location: str = "") -> list[Violation]:
     """``contract.lineage-missing`` for each column ``plan`` writes that nothing accounts for.
 
@@ -315,19 +330,15 @@ class LineageOracle:
     # -- compiling --------------------------------------------------------------------------
 
     def _compile(self, plan: StatementPlan) -> _Shape | None:
-        if plan.info.kind not in ("INSERT", "UPDATE") or len(plan.info.tables_written) != 1:
-            return None
-        table = plan.info.tables_written[0]
+        located = row_key(plan, self.registry, self.schema)
+        if located is None:
+            return None  # the statement does not name one row: it cannot be attributed
+        table, key_positions = located
         by_topic = self._sources.get(table)
         model = self.schema.tables.get(table)
         if not by_topic or model is None:
             return None
         written = {b.column.name: b.index - 1 for b in plan.bindings.values() if b.written}
-        compared = {b.column.name: b.index - 1 for b in plan.bindings.values() if not b.written}
-        key = table_key(self.registry, self.schema, table)
-        lookup = written if plan.info.kind == "INSERT" else compared
-        if not all(k in lookup for k in key):
-            return None  # the statement does not name one row: it cannot be attributed
         self._activate(table)
         outside = set(self.registry.outside_events.get(table, ()))
         columns = [c for c in _written_columns(plan) if c not in outside]
@@ -339,7 +350,7 @@ class LineageOracle:
                            for c in columns if c in written)
             candidates.append(_Candidate(topic, self._histories[(table, topic)], checks))
         label = f"statement {' '.join(plan.sql.split())[:80]!r}"
-        return _Shape(table, label, tuple(lookup[k] for k in key), tuple(candidates),
+        return _Shape(table, label, tuple(key_positions.values()), tuple(candidates),
                       event_optional=bool(outside & set(_written_columns(plan))))
 
     # -- findings -----------------------------------------------------------------------------

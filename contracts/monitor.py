@@ -21,6 +21,12 @@ who was live); handler errors; and statements that break the schema model (unkno
 table/column, NULL in a dedup-key or required column, arguments asyncpg or QuestDB would
 reject or silently corrupt, such as a float for a TIMESTAMP).
 
+It also runs the oracles derived from the registry, when the registry declares them: every
+written row against the event it came from (``contracts.lineage``), invariants and state
+machines on every publish and write (``contracts.invariants``), and the bookkeeping of writes
+whose last attempt failed (``contracts.drops``; judged by :meth:`RuntimeMonitor.silent_drops`
+at the end of the run, with the failures the system recorded).
+
 Cost on the hot path is a dictionary lookup per publish plus one exact ``type()`` test per
 field: validators are compiled once per topic and statement plans once per SQL text; the
 location hint is only called when a finding is seen for the first time.
@@ -39,7 +45,7 @@ from uuid import UUID
 
 from contracts.drops import DropTracker
 from contracts.invariants import InvariantOracle
-from contracts.lineage import LineageOracle, lineage_gaps, table_key
+from contracts.lineage import LineageOracle, lineage_gaps, row_key
 from contracts.registry.model import Field, Registry, Topic
 from contracts.rules import violation
 from contracts.schema import Schema
@@ -195,11 +201,9 @@ class RuntimeMonitor:
 
     def _describe_write(self, check: _StatementCheck,
                         row: Sequence[Any]) -> tuple[str, tuple[tuple[str, Any], ...], str]:
-        table = check.plan.info.tables_written[0] if check.plan.info.tables_written else ""
-        by_column = {b.column.name: b.index - 1 for b in check.plan.bindings.values()
-                     if b.written == (check.plan.info.kind == "INSERT")}
-        key = tuple((name, row[by_column[name]]) for name in table_key(self.registry, self.schema, table)
-                    if name in by_column and by_column[name] < len(row))
+        located = row_key(check.plan, self.registry, self.schema)
+        table, positions = located or ("/".join(check.plan.info.tables_written), {})
+        key = tuple((name, row[position]) for name, position in positions.items() if position < len(row))
         return table, key, self._where(check.label)
 
     def silent_drops(self, recorded: Sequence[Any] = ()) -> list[Violation]:
