@@ -69,18 +69,23 @@ class DropTracker:
         with ``table`` and the row's id as ``entity_id``, ``entity`` or ``id`` (the trading
         system's ``PersistenceFailure``); a record without a table excuses every table."""
         excused = [_excuse(r) for r in recorded]
-        found = []
+        by_statement: dict[str, list[FailedWrite]] = {}
         for write in self._failed.values():
             values = {str(value) for _, value in write.key}
-            if any((table is None or table == write.table) and ids & values for table, ids in excused):
-                continue
-            shown = ", ".join(f"{name}={value!s}" for name, value in write.key) or "(no key)"
+            if not any((table is None or table == write.table) and ids & values for table, ids in excused):
+                by_statement.setdefault(write.sql, []).append(write)
+        found = []
+        for sql, writes in by_statement.items():  # one finding per statement, like the monitor's
+            first = writes[0]
+            shown = ", ".join(f"{name}={value!s}" for name, value in first.key) or "(no key)"
+            more = f" (and {len(writes) - 1} more write(s) of this statement)" if len(writes) > 1 else ""
             found.append(violation(
-                "oracle.silent-drop", f"a write to {write.table} ({shown}) failed on its last attempt and was "
-                "neither retried to success nor recorded as a failure", location=write.location,
+                "oracle.silent-drop", f"a write to {first.table} ({shown}) failed on its last attempt and was "
+                f"neither retried to success nor recorded as a failure{more}", location=first.location,
                 expected="a later success of the same write, or a recorded persistence failure for the row",
-                seen=f"last attempt: {write.error}", sql=write.sql, table=write.table,
-                key={name: str(value) for name, value in write.key}))
+                seen=f"last attempt: {first.error}", sql=sql, table=first.table, count=len(writes),
+                key={name: str(value) for name, value in first.key},
+                keys=[{name: str(value) for name, value in w.key} for w in writes[:5]]))
         return found
 
 

@@ -32,8 +32,11 @@ def test_a_dropped_write_is_caught_although_a_later_write_overwrote_the_row(tmp_
     mon.on_statement(INSERT_CART, insert_args(opened()), None)
     mon.on_statement(UPDATE_CART, (3.0, 1.0, "OPEN", "c1"), LOST)  # last attempt, then given up
     mon.on_statement(UPDATE_CART, (4.0, 1.0, "OPEN", "c1"), None)  # the next change: the final row looks right
+    mon.on_statement(UPDATE_CART, (3.0, 1.0, "OPEN", "c2"), LOST)  # another row, same statement
     [drop] = mon.silent_drops()
     assert drop.rule == "oracle.silent-drop"
+    assert drop.details["count"] == 2
+    assert drop.details["keys"] == [{"cart_id": "c1"}, {"cart_id": "c2"}]
     assert drop.details["key"] == {"cart_id": "c1"}
     assert drop.details["sql"].startswith("UPDATE carts SET total = $1")
     assert "TransientDatabaseError" in drop.seen
