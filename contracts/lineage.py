@@ -103,6 +103,22 @@ def lineage_gaps(plan: StatementPlan, registry: Registry, *, location: str = "")
                 "field it comes from", location=location,
                 expected=f"a Lineage(topic, field, {table!r}, {column!r}) or {table}.{column} in outside_events",
                 seen=f"written by {' '.join(plan.sql.split())[:100]!r}", table=table, column=column))
+    columns = [c for c in _written_columns(plan) if c not in outside]
+    if found or not columns:
+        return found
+    by_topic: dict[str, set[str]] = {}
+    for entry in registry.lineage:
+        if entry.table == table:
+            by_topic.setdefault(entry.topic, set()).add(entry.column)
+    lacking = {topic: [c for c in columns if c not in mapped] for topic, mapped in sorted(by_topic.items())}
+    if all(lacking.values()):  # each column has a source, but no one event explains the whole write
+        closest = min(lacking, key=lambda topic: len(lacking[topic]))
+        found.append(violation(
+            "contract.lineage-missing", f"no single event's lineage covers every column this statement writes to "
+            f"{table}, so no event can explain the write", location=location,
+            expected=f"one topic with lineage into each of {', '.join(columns)}",
+            seen=f"closest: {closest} lacks {', '.join(lacking[closest])}", table=table,
+            column=lacking[closest][0]))
     return found
 
 
@@ -350,8 +366,9 @@ class LineageOracle:
                            for c in columns if c in written)
             candidates.append(_Candidate(topic, self._histories[(table, topic)], checks))
         label = f"statement {' '.join(plan.sql.split())[:80]!r}"
+        # No candidate: a registry gap, reported once by ``lineage_gaps``; no claim per row.
         return _Shape(table, label, tuple(key_positions.values()), tuple(candidates),
-                      event_optional=bool(outside & set(_written_columns(plan))))
+                      event_optional=not candidates or bool(outside & set(_written_columns(plan))))
 
     # -- findings -----------------------------------------------------------------------------
 
@@ -375,7 +392,7 @@ class LineageOracle:
         return key, build
 
     def _no_event(self, shape: _Shape, key: tuple[object, ...], row: Sequence[Any]) -> Problem:
-        topics = ", ".join(c.topic for c in shape.candidates) or "none (no topic's lineage covers every column)"
+        topics = ", ".join(c.topic for c in shape.candidates)
         names = table_key(self.registry, self.schema, shape.table)
         shown = ", ".join(f"{n}={_show(v)}" for n, v in zip(names, key, strict=False))
 

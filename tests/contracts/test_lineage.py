@@ -134,6 +134,24 @@ def test_a_written_column_without_lineage_is_flagged_statically(tmp_path):
     assert lineage_gaps(plan, REGISTRY) == []  # declared as filled outside the events
 
 
+def test_a_write_no_single_event_explains_is_a_registry_gap_not_a_finding_per_row(tmp_path):
+    from contracts.monitor import RuntimeMonitor
+
+    # owner comes only from cart.opened, discount (here) only from cart.changed
+    registry = Registry(REGISTRY.name, REGISTRY.modes, REGISTRY.topics, lineage=tuple(
+        e for e in REGISTRY.lineage if (e.topic, e.column) != ("cart.opened", "discount")))
+    mixed = "UPDATE carts SET owner = $1, discount = $2 WHERE cart_id = $3"
+    plan = plan_statement(mixed, schema(tmp_path), registry)
+    [gap] = lineage_gaps(plan, registry)
+    assert gap.rule == "contract.lineage-missing"
+    assert gap.seen == "closest: cart.changed lacks owner"
+    mon = RuntimeMonitor(registry, schema(tmp_path), mode="run")
+    mon.on_publish("cart.opened", opened(), SUBSCRIBERS)
+    mon.on_statement(mixed, ("zed", 1.0, "c1"), None)
+    mon.on_statement(mixed, ("zed", 2.0, "c1"), None)
+    assert [(v.rule, v.details["count"]) for v in mon.violations()] == [("contract.lineage-missing", 1)]
+
+
 def test_oracle_declarations_naming_unknown_tables_or_columns_are_reported(tmp_path):
     from contracts.lineage import check_declarations
 
