@@ -43,15 +43,16 @@ class DropTracker:
     def on_write(self, query: str, row: Sequence[Any], error: BaseException | None,
                  describe: Any) -> None:
         """Record one attempt.  ``describe()`` -> (table, key pairs, location), only called on
-        a failure, so a success costs one dictionary pop."""
+        a failure, so a success costs one dictionary pop (nothing while no write is pending)."""
+        if error is None and not self._failed:
+            return
         try:
             ident: tuple[str, object] = (query, tuple(row))
             hash(ident)
         except TypeError:
             ident = (query, repr(tuple(row)))
         if error is None:
-            if self._failed:
-                self._failed.pop(ident, None)
+            self._failed.pop(ident, None)
             return
         table, key, location = describe()
         self._failed[ident] = FailedWrite(" ".join(query.split()), table, key,
