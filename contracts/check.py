@@ -25,12 +25,13 @@ from typing import Any
 from contracts.baseline import new_findings
 from contracts.config import BusConfig, Config, MigrationsConfig
 from contracts.findings import Finding, Waived, triage
+from contracts.lineage import check_declarations, lineage_gaps
 from contracts.migrations import parse_migrations
 from contracts.registry import BusConventions, Registry
 from contracts.scanner import ScanResult, registry_free_violations, registry_violations, scan
 from contracts.scanner.model import violation_order
 from contracts.schema import Schema
-from contracts.sqlcheck import check_lineage, check_statement
+from contracts.sqlcheck import check_lineage, check_statement, plan_statement
 from simwire.violation import Severity, Violation
 
 NO_REGISTRY = Registry(name="(none)", modes=(), topics={})
@@ -91,10 +92,12 @@ def check(path: Path | str, registry: Registry | None, migrations: Path | str | 
     found += registry_violations(result, registry) if registry is not None else registry_free_violations(result)
     if schema is not None:
         found += check_lineage(judged_by, schema)
+        found += check_declarations(judged_by, schema)
         for site in result.sql:
             if site.sql is not None:
                 found += check_statement(site.sql, schema, judged_by, location=site.location,
                                          arg_count=site.arg_count)
+                found += lineage_gaps(plan_statement(site.sql, schema, judged_by), judged_by, location=site.location)
     ordered = tuple(sorted(_unique(found), key=violation_order))
     findings, waived = triage(ordered, config, root)
     if baseline is not None:

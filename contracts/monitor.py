@@ -21,6 +21,12 @@ who was live); handler errors; and statements that break the schema model (unkno
 table/column, NULL in a dedup-key or required column, arguments asyncpg or QuestDB would
 reject or silently corrupt, such as a float for a TIMESTAMP).
 
+It also runs the oracles derived from the registry, when the registry declares them: every
+written row against the event it came from (``contracts.lineage``), invariants and state
+machines on every publish and write (``contracts.invariants``), and the bookkeeping of writes
+whose last attempt failed (``contracts.drops``; judged by :meth:`RuntimeMonitor.silent_drops`
+at the end of the run, with the failures the system recorded).
+
 Cost on the hot path is a dictionary lookup per publish plus one exact ``type()`` test per
 field: validators are compiled once per topic and statement plans once per SQL text; the
 location hint is only called when a finding is seen for the first time.
@@ -37,6 +43,9 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from contracts.drops import DropTracker
+from contracts.invariants import InvariantOracle
+from contracts.lineage import LineageOracle, lineage_gaps, row_key
 from contracts.registry.model import Field, Registry, Topic
 from contracts.rules import violation
 from contracts.schema import Schema
@@ -83,6 +92,12 @@ class RuntimeMonitor:
         self._topics: dict[str, _TopicState] = {}
         self._statements: dict[str, _StatementCheck] = {}
         self._findings: dict[tuple[str, ...], _Finding] = {}
+        # Oracles derived from the registry (contracts.lineage, .invariants, .drops): only
+        # built when the registry declares what they need, so a bare registry costs nothing.
+        self._lineage = LineageOracle(registry, schema) if registry.lineage else None
+        self._invariants = (InvariantOracle(registry, schema)
+                            if registry.entities or registry.invariants else None)
+        self.drops = DropTracker()
 
     @property
     def publishes(self) -> dict[str, int]:
@@ -121,6 +136,11 @@ class RuntimeMonitor:
         for key, build in validator.problems(payload):
             self._record(("payload", topic, *key), lambda build=build: build(self._where(f"topic {topic}")),
                          sample=_short(payload))
+        if state.lineage:
+            self._lineage.on_publish(topic, payload)  # type: ignore[union-attr]
+        if state.invariants:
+            for key, build in self._invariants.on_publish(topic, payload):  # type: ignore[union-attr]
+                self._record(key, lambda build=build: build(self._where(f"topic {topic}")), sample=_short(payload))
         if subscribers is not state.last_subscribers:
             # Buses keep one subscriber tuple until the next (un)subscribe: recompute only then
             # (a bus that mutates one list in place must pass a copy, or this verdict goes stale).
@@ -148,7 +168,8 @@ class RuntimeMonitor:
         check = self._statements.get(query)
         if check is None:
             check = self._statements[query] = _StatementCheck(plan_statement(query, self.schema, self.registry))
-            for static in check.plan.violations:
+            gaps = lineage_gaps(check.plan, self.registry) if self._lineage is not None else []
+            for static in [*check.plan.violations, *gaps]:
                 self._record((static.rule, query, static.seen), lambda v=static: dataclasses.replace(
                     v, location=self._where(check.label)))
         rows = args if _is_many(args) else (args,)
@@ -156,11 +177,39 @@ class RuntimeMonitor:
             for key, build in check.problems(row):
                 self._record((*key, query), lambda build=build: build(self._where(check.label)),
                              sample=repr(tuple(row))[:200])
+            if check.writes:
+                self._on_write(query, check, row, error)
         if error is not None and not _is_transient(error):
             self._record(("sql.runtime-error", query, type(error).__name__), lambda: violation(
                 "sql.runtime-error", f"statement failed with {type(error).__name__}: {error}",
                 location=self._where(check.label), expected="the statement succeeds", seen=str(error),
                 sql=check.plan.sql))
+
+    def _on_write(self, query: str, check: _StatementCheck, row: Sequence[Any], error: BaseException | None) -> None:
+        """The derived oracles of one written row: lineage, row invariants, drop bookkeeping."""
+        if self._lineage is not None:
+            shape = self._lineage.shape(query, check.plan)
+            if shape is not None:
+                for key, build in self._lineage.check(shape, row):
+                    self._record(key, lambda build=build: build(self._where(check.label)),
+                             sample=repr(tuple(row))[:200])
+        if self._invariants is not None:
+            for key, build in self._invariants.on_statement(query, check.plan, row, error):
+                self._record(key, lambda build=build: build(self._where(check.label)),
+                             sample=repr(tuple(row))[:200])
+        self.drops.on_write(query, row, error, lambda: self._describe_write(check, row))
+
+    def _describe_write(self, check: _StatementCheck,
+                        row: Sequence[Any]) -> tuple[str, tuple[tuple[str, Any], ...], str]:
+        located = row_key(check.plan, self.registry, self.schema)
+        table, positions = located or ("/".join(check.plan.info.tables_written), {})
+        key = tuple((name, row[position]) for name, position in positions.items() if position < len(row))
+        return table, key, self._where(check.label)
+
+    def silent_drops(self, recorded: Sequence[Any] = ()) -> list[Violation]:
+        """``oracle.silent-drop``: writes whose last attempt failed, with no later success of the
+        same write and no failure in ``recorded`` (the system's own records) naming the row."""
+        return self.drops.violations(recorded)
 
     # -- results -------------------------------------------------------------------------------
 
@@ -183,7 +232,9 @@ class RuntimeMonitor:
     def _compile(self, topic: str) -> _TopicState:
         declared = self.registry.topics.get(topic)
         return _TopicState(_PayloadValidator(declared) if declared else None,
-                           self.registry.required_roles(topic, self.mode))
+                           self.registry.required_roles(topic, self.mode),
+                           lineage=self._lineage is not None and topic in self._lineage.topics,
+                           invariants=self._invariants is not None and self._invariants.watches(topic))
 
     def _where(self, subject: str) -> str:
         hint = self._hint()
@@ -221,6 +272,10 @@ class _TopicState:
 
     validator: _PayloadValidator | None
     required_roles: tuple[str, ...]
+    lineage: bool = False
+    """The topic feeds a table: its events are kept for the lineage oracle."""
+    invariants: bool = False
+    """An entity or invariant of the registry reads the topic."""
     publishes: int = 0
     last_subscribers: object = None
     missing_roles: tuple[str, ...] = ()
@@ -377,6 +432,7 @@ class _StatementCheck:
     def __init__(self, plan: StatementPlan) -> None:
         self.plan = plan
         self.label = f"statement {' '.join(plan.sql.split())[:80]!r}"
+        self.writes = plan.info.kind in ("INSERT", "UPDATE")
         self.bindings = tuple(
             (binding.index - 1, binding, _TYPE_CHECKS.get(binding.column.type),
              plan.must_write.get(binding.column.name) if binding.written else None)

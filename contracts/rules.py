@@ -236,6 +236,31 @@ RULES: tuple[Rule, ...] = (
     Rule("contract.handler-error", E, _MONITOR, "A subscriber's handler raised.",
          "The bus isolates it so others still run, but that handler's work was lost.",
          "a run: KeyError('signal_id') in TradingPersistenceService._on_signal_generated"),
+    Rule("contract.lineage-missing", E, _SQL,
+         "A statement writes a column of a lineage-mapped table that no lineage entry feeds.",
+         "Nobody can say which event a value comes from, so no oracle can tell a right row from a wrong one.",
+         "UPDATE positions SET fees = $1 ...   # no Lineage(..., 'positions', 'fees') in the registry"),
+    Rule("contract.lineage-mismatch", E, _MONITOR,
+         "A written row differs, column by column, from the event its lineage says it comes from.",
+         "Checked as it is written, so a later overwrite cannot hide it: two same-typed INSERT "
+         "arguments swapped, a row stamped with write time instead of event time, a value taken from "
+         "the wrong field.",
+         "a run: INSERT INTO positions (..., entry_price, current_price) VALUES (..., $9, $8)"),
+    Rule("contract.lineage-no-event", E, _MONITOR,
+         "A row is written with no preceding event whose lineage feeds it (by the row's key).",
+         "A write nobody asked for, or a row key written from the wrong value.",
+         "a run: INSERT INTO orders with order_id and signal_id arguments swapped"),
+    Rule("contract.invariant", E, _MONITOR,
+         "A property the registry declares over a payload (its entity's merged events) or a row does not hold.",
+         "Values can agree everywhere and still be wrong; a declared invariant says what right is "
+         "(brackets around the entry, unrealized PnL from the prices, fees >= 0, filled <= quantity).",
+         "a run: position_updated of a SHORT with unrealized_pnl = (current - entry) x quantity"),
+    Rule("contract.state-transition", E, _MONITOR,
+         "An entity's state (order, position, session) moves along a transition its state machine "
+         "does not declare.",
+         "A filled order cancelled, a closed position marked to market, a session stopped twice: "
+         "the record says something impossible happened.",
+         "a run: order_cancelled published for an order whose last event was FILLED"),
     # -- simulation kernels (sim/kernel/) ---------------------------------------------------
     Rule("kernel.deadlock", E, _KERNEL, "Nothing is ready, no timer is pending, and tasks are still waiting.",
          "The run can never finish; the report shows the wait-for graph and each task's stack.",
@@ -296,6 +321,16 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.persistence-failure", E, _ORACLE, "The persistence service gave up on a write after its retries.",
          "The service logged and recorded it, but the trading record is missing that event.",
          "a run: strategy_signals write still failing after 3 transient errors"),
+    Rule("oracle.silent-drop", E, _MONITOR,
+         "A write failed on its last attempt, was never retried to success, and no failure was recorded.",
+         "The row is lost without a trace; a later write to the same row can make the final tables "
+         "look right, so only the statement log shows it.",
+         "a run: a retry loop that logs and returns after its last attempt instead of recording a failure"),
+    Rule("oracle.uninjected-refusal", E, _ORACLE,
+         "The exchange or the database refused a request that the fault plan did not refuse.",
+         "The simulators know what they injected; any other refusal is the system sending something "
+         "wrong (a broken signature, an invalid order), even when the run otherwise ends clean.",
+         "a run: a signing change makes the exchange answer 602 to every order"),
     Rule("oracle.handler-error", E, _ORACLE, "A subscriber raised during the run.",
          "The bus isolated it, but the work that handler should have done was lost.",
          "a run: KeyError in a persistence handler"),

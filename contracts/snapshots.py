@@ -42,8 +42,9 @@ def render_registry(registry: Registry) -> str:
             lines.append("  extra fields allowed")
         lines.extend(f"  field {_field(f)}" for f in sorted(topic.fields, key=lambda f: f.name))
     lines.append("lineage")
-    lines.extend(f"  {e.topic}.{e.field} -> {e.table}.{e.column}"
-                 for e in sorted(registry.lineage, key=lambda e: (e.topic, e.field, e.table, e.column)))
+    lines.extend(f"  {e.source} -> {e.table}.{e.column}"
+                 for e in sorted(registry.lineage, key=lambda e: (e.topic, e.field, e.table, e.column, e.how)))
+    lines.extend(_oracle_lines(registry))
     lines.append("required columns")
     lines.extend(f"  {table}: {', '.join(registry.required_columns[table])}"
                  for table in sorted(registry.required_columns))
@@ -62,3 +63,30 @@ def _field(spec: Field) -> str:
     if spec.choices:
         text += " in " + ", ".join(str(choice) for choice in spec.choices)
     return text
+
+
+def _oracle_lines(registry: Registry) -> list[str]:
+    """What the derived runtime oracles read: columns outside the events, entities with their
+    state machines, invariants (only sections the registry declares, so others stay unchanged)."""
+    lines = []
+    if registry.outside_events:
+        lines.append("outside events")
+        lines.extend(f"  {table}: {', '.join(registry.outside_events[table])}"
+                     for table in sorted(registry.outside_events))
+    if registry.entities:
+        lines.append("entities")
+    for entity in sorted(registry.entities, key=lambda e: e.name):
+        lines.append(f"  {entity.name} by {', '.join(entity.key)}: {', '.join(entity.topics)}")
+        states = entity.states
+        if states is not None:
+            first = f"from {states.start}" if states.start else f"first {', '.join(states.initial)}"
+            lines.append(f"    states of {states.field} ({first})")
+            lines.extend(f"    {state} -> {', '.join(targets) or '(terminal)'}"
+                         for state, targets in states.transitions.items())
+            lines.extend(f"    {topic} means {state}" for topic, state in sorted(states.topic_states.items()))
+    if registry.invariants:
+        lines.append("invariants")
+    for invariant in sorted(registry.invariants, key=lambda i: i.id):
+        on = [*invariant.topics, *(f"table {t}" for t in invariant.tables)]
+        lines.append(f"  {invariant.id} on {', '.join(on)}: {invariant.expected}")
+    return lines

@@ -17,17 +17,20 @@ from contracts.registry.model import (
     FIELD_TYPES,
     BusConventions,
     Consumer,
+    Entity,
     Field,
+    Invariant,
     Lineage,
     Registry,
     RegistryError,
     Service,
+    StateMachine,
     Topic,
 )
 
 __all__ = [
-    "FIELD_TYPES", "BusConventions", "Consumer", "Field", "Lineage", "Registry", "RegistryError",
-    "Service", "Topic", "load_registry",
+    "FIELD_TYPES", "BusConventions", "Consumer", "Entity", "Field", "Invariant", "Lineage", "Registry",
+    "RegistryError", "Service", "StateMachine", "Topic", "load_registry",
 ]
 
 DEFAULT_SPEC = "contracts.registry.trading:REGISTRY"

@@ -9,8 +9,9 @@ lineage entry fails where it is written rather than as a confusing finding later
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 FIELD_TYPES = ("str", "float", "int", "bool", "dict", "list", "none")
 
@@ -76,14 +77,115 @@ class Topic:
         return next((f for f in self.fields if f.name == name), None)
 
 
+View = Mapping[str, Any]
+"""What a derivation or an invariant reads: one payload, an entity's merged events, or a row."""
+
+
 @dataclass(frozen=True)
 class Lineage:
-    """``topic.field`` is what ends up in ``table.column`` (checked against the schema model)."""
+    """What ends up in ``table.column`` when an event of ``topic`` is written.
+
+    Plain form: ``topic.field`` is stored as is (a float epoch field in a TIMESTAMP column is
+    compared as that instant, a dict/list field in a text column as its JSON).  With
+    ``derive``, the column holds ``derive(payload)`` instead, and ``how`` says it in words
+    for the snapshot and the findings (``Lineage.constant`` and ``Lineage.derived`` build
+    these); ``field`` may then be empty.  The runtime monitor checks every written row
+    against the event that caused it, column by column (``contracts.lineage``).
+    """
 
     topic: str
     field: str
     table: str
     column: str
+    derive: Callable[[View], Any] | None = field(default=None, compare=False)
+    how: str = ""
+
+    @classmethod
+    def constant(cls, topic: str, table: str, column: str, value: object) -> Lineage:
+        """An event of ``topic`` always writes ``value`` into ``table.column``."""
+        return cls(topic, "", table, column, derive=lambda _payload: value, how=f"constant {value!r}")
+
+    @classmethod
+    def derived(cls, topic: str, table: str, column: str, derive: Callable[[View], Any], how: str,
+                field: str = "") -> Lineage:
+        """``table.column`` holds ``derive(payload)``; ``how`` describes it (``"json of {'reason': reason}"``)."""
+        return cls(topic, field, table, column, derive=derive, how=how)
+
+    @property
+    def source(self) -> str:
+        """``topic.field`` or ``topic: how``, as the snapshot and findings print it."""
+        if self.derive is None:
+            return f"{self.topic}.{self.field}"
+        return f"{self.topic}: {self.how or 'derived'}"
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """The states an entity may pass through, read from ``field`` of its merged events.
+
+    ``topic_states`` gives the state a topic implies when its payload has no such field
+    (``order_cancelled`` means CANCELLED); ``previous_field`` is a payload field naming the
+    state being left (``old_state``), which must then equal the state last seen.  A state
+    may follow itself only if ``transitions`` lists it (a second FILLED is a duplicate fill).
+    """
+
+    field: str
+    initial: tuple[str, ...]
+    transitions: Mapping[str, tuple[str, ...]]
+    topic_states: Mapping[str, str] = field(default_factory=dict)
+    previous_field: str = ""
+    start: str = ""
+    """The state before the first event (a session is IDLE before it is STARTING); when given,
+    the first event is a transition from it, otherwise its state must be one of ``initial``."""
+
+    def __post_init__(self) -> None:
+        known = set(self.transitions)
+        named = {*self.initial, *self.topic_states.values(), *((self.start,) if self.start else ()),
+                 *(state for targets in self.transitions.values() for state in targets)}
+        unknown = sorted(named - known)
+        if unknown:
+            raise RegistryError(f"state machine on {self.field!r}: states {unknown} are used but have no "
+                                f"entry in transitions (declare terminal states with an empty tuple)")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One kind of thing the events describe over time (an order, a position, a session).
+
+    ``key`` are the payload fields naming one instance; every event of ``topics`` carrying
+    them is merged into that instance's view (later fields win), so an invariant can read a
+    field one event does not repeat (a position's ``side`` from ``position_opened`` when
+    ``position_updated`` arrives).  ``states``: the instance's declared state machine.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    topics: tuple[str, ...]
+    states: StateMachine | None = None
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A property every payload of ``topics`` (seen as its entity's merged view) and every
+    row written to ``tables`` (merged per key) must have, checked as the run goes.
+
+    ``holds(view)`` returns True when the property holds; it is only called when every name
+    of ``fields`` is in the view (an UPDATE writing two columns of a row checks only what the
+    row then holds), and ``fields`` are what a finding shows as *seen*.  ``expected`` is the
+    property in words.  ``when(view)``, if given, limits the invariant to views it accepts.
+    """
+
+    id: str
+    expected: str
+    fields: tuple[str, ...]
+    holds: Callable[[View], bool] = field(compare=False)
+    topics: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    when: Callable[[View], bool] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.topics and not self.tables:
+            raise RegistryError(f"invariant {self.id!r}: give the topics and/or tables it is checked on")
 
 
 @dataclass(frozen=True)
@@ -120,6 +222,14 @@ class Registry:
     required_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     services: tuple[Service, ...] = ()
     conventions: BusConventions = BusConventions()
+    outside_events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per table, columns a write fills from something other than an event (a session's
+    configuration written when it is created): they need no lineage and are not compared."""
+    table_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per table, the columns naming one row; default: its dedup keys without the designated
+    timestamp.  Lineage uses them to find the event a written row came from."""
+    entities: tuple[Entity, ...] = ()
+    invariants: tuple[Invariant, ...] = ()
 
     def __post_init__(self) -> None:
         for key, topic in self.topics.items():
@@ -131,12 +241,45 @@ class Registry:
                                     f"(modes: {self.modes})")
         for entry in self.lineage:
             topic = self.topics.get(entry.topic)
-            if topic is None or topic.field_named(entry.field) is None:
-                raise RegistryError(f"lineage {entry}: no field {entry.field!r} on topic {entry.topic!r}")
+            if topic is None:
+                raise RegistryError(f"lineage {entry.source} -> {entry.table}.{entry.column}: unknown topic")
+            if (entry.field or entry.derive is None) and topic.field_named(entry.field) is None:
+                raise RegistryError(f"lineage {entry.source} -> {entry.table}.{entry.column}: no field "
+                                    f"{entry.field!r} on topic {entry.topic!r}")
+        self._check_oracles()
         factories = [s.factory for s in self.services]
         duplicates = sorted({f for f in factories if factories.count(f) > 1})
         if duplicates:
             raise RegistryError(f"registry {self.name!r}: services declared twice: {duplicates}")
+
+    def _check_oracles(self) -> None:
+        """Entities and invariants name topics and fields that exist (a typo fails here)."""
+        ids = [i.id for i in self.invariants]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise RegistryError(f"registry {self.name!r}: invariants declared twice: {duplicates}")
+        for entity in self.entities:
+            for name in entity.topics:
+                topic = self.topics.get(name)
+                if topic is None:
+                    raise RegistryError(f"entity {entity.name!r}: unknown topic {name!r}")
+                missing = [k for k in entity.key if topic.field_named(k) is None]
+                if missing:
+                    raise RegistryError(f"entity {entity.name!r}: topic {name!r} lacks key fields {missing}")
+            states = entity.states
+            if states is not None:
+                unknown = sorted(set(states.topic_states) - set(entity.topics))
+                if unknown:
+                    raise RegistryError(f"entity {entity.name!r}: topic_states for topics it does not "
+                                        f"declare: {unknown}")
+        for invariant in self.invariants:
+            unknown = [t for t in invariant.topics if t not in self.topics]
+            if unknown:
+                raise RegistryError(f"invariant {invariant.id!r}: unknown topics {unknown}")
+
+    def entity_of(self, topic: str) -> Entity | None:
+        """The entity whose events include ``topic`` (the first declared), if any."""
+        return next((e for e in self.entities if topic in e.topics), None)
 
     def required_roles(self, topic: str, mode: str) -> tuple[str, ...]:
         """Roles that must be live-subscribed when ``topic`` is published in ``mode``."""

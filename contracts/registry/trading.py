@@ -13,7 +13,22 @@ not guessed (defect 8).
 
 from __future__ import annotations
 
-from contracts.registry.model import BusConventions, Consumer, Field, Lineage, Registry, Service, Topic
+import json
+import math
+
+from contracts.registry.model import (
+    BusConventions,
+    Consumer,
+    Entity,
+    Field,
+    Invariant,
+    Lineage,
+    Registry,
+    Service,
+    StateMachine,
+    Topic,
+    View,
+)
 
 MODES = ("backtest", "paper", "live")
 ORDER_MANAGERS = ("OrderManager", "BacktestOrderManager", "LiveOrderManager")
@@ -124,24 +139,96 @@ def _lineage(topic: str, table: str, *fields: str) -> tuple[Lineage, ...]:
     return tuple(Lineage(topic, name, table, name) for name in fields)
 
 
+def _constants(topic: str, table: str, **values: object) -> tuple[Lineage, ...]:
+    return tuple(Lineage.constant(topic, table, column, value) for column, value in values.items())
+
+
 LINEAGE = (
     *_lineage("signal_generated", "strategy_signals", "signal_id", "session_id", "strategy_id", "symbol",
               "signal_type", "action", "triggered", "conditions_met", "indicator_values", "metadata",
               "timestamp"),
     *_lineage("order_created", "orders", "order_id", "session_id", "signal_id", "strategy_id", "symbol",
               "side", "order_type", "quantity", "price", "status", "metadata", "timestamp"),
-    *_lineage("order_filled", "orders", "filled_quantity", "filled_price", "commission", "status"),
+    *_constants("order_created", "orders", filled_quantity=0.0, filled_price=None, commission=0.0),
+    *_lineage("order_filled", "orders", "order_id", "session_id", "filled_quantity", "filled_price",
+              "commission", "status"),
     *_lineage("order_rejected", "orders", "order_id", "session_id", "signal_id", "strategy_id", "symbol",
               "side", "order_type", "quantity", "price", "timestamp"),
+    *_constants("order_rejected", "orders", filled_quantity=0.0, filled_price=None, commission=0.0,
+                status="REJECTED"),
+    Lineage.derived("order_rejected", "orders", "metadata", lambda p: json.dumps({"reason": p.get("reason")}),
+                    "json of {'reason': reason}"),
+    *_lineage("order_cancelled", "orders", "order_id", "session_id"),
+    Lineage.constant("order_cancelled", "orders", "status", "CANCELLED"),
     *_lineage("position_opened", "positions", "position_id", "session_id", "strategy_id", "symbol", "side",
               "quantity", "entry_price", "current_price", "stop_loss", "take_profit", "metadata",
               "timestamp"),
-    *_lineage("position_updated", "positions", "quantity", "entry_price", "current_price", "unrealized_pnl"),
-    *_lineage("position_closed", "positions", "current_price", "realized_pnl"),
+    *_constants("position_opened", "positions", unrealized_pnl=0.0, realized_pnl=0.0, status="OPEN"),
+    *_lineage("position_updated", "positions", "position_id", "session_id", "quantity", "entry_price",
+              "current_price", "unrealized_pnl"),
+    *_lineage("position_closed", "positions", "position_id", "session_id", "current_price", "realized_pnl"),
+    *_constants("position_closed", "positions", unrealized_pnl=0.0, status="CLOSED"),
     *_lineage("session.state_changed", "sessions", "session_id", "mode"),
     Lineage("session.state_changed", "new_state", "sessions", "status"),
+    Lineage("session.state_changed", "timestamp", "sessions", "stopped_at"),
     *_lineage("market.price_update", "market_data", "symbol", "price", "volume", "quote_volume",
               "timestamp"),
+)
+
+# A session's row is INSERTed when the session is created, before any event: these columns
+# come from its configuration (docs/architecture.md), the rest from session.state_changed.
+OUTSIDE_EVENTS = {"sessions": ("symbols", "started_at", "stopped_at", "initial_balance", "config")}
+
+ORDER_STATES = StateMachine(
+    "status", initial=("NEW", "REJECTED"),
+    transitions={"NEW": ("PARTIALLY_FILLED", "FILLED", "CANCELLED", "REJECTED"),
+                 "PARTIALLY_FILLED": ("PARTIALLY_FILLED", "FILLED", "CANCELLED"),
+                 "FILLED": (), "CANCELLED": (), "REJECTED": ()},
+    topic_states={"order_rejected": "REJECTED", "order_cancelled": "CANCELLED"})
+POSITION_STATES = StateMachine(
+    "status", initial=("OPEN",), transitions={"OPEN": ("OPEN", "CLOSED"), "CLOSED": ()},
+    topic_states={"position_opened": "OPEN", "position_updated": "OPEN", "position_closed": "CLOSED"})
+SESSION_STATES_MACHINE = StateMachine(
+    "new_state", initial=(), start="IDLE", previous_field="old_state",
+    transitions={"IDLE": ("STARTING", "STOPPED"), "STARTING": ("RUNNING", "FAILED"),
+                 "RUNNING": ("STOPPING", "FAILED"), "STOPPING": ("STOPPED", "FAILED"),
+                 "STOPPED": (), "FAILED": ()})
+
+ENTITIES = (
+    Entity("order", ("session_id", "order_id"),
+           ("order_created", "order_filled", "order_rejected", "order_cancelled"), ORDER_STATES),
+    Entity("position", ("session_id", "position_id"),
+           ("position_opened", "position_updated", "position_closed"), POSITION_STATES),
+    Entity("session", ("session_id",), ("session.state_changed",), SESSION_STATES_MACHINE),
+)
+
+
+def _brackets(v: View) -> bool:
+    stop, entry, take = v["stop_loss"], v["entry_price"], v["take_profit"]
+    if v["side"] == "LONG":
+        return (stop is None or stop < entry) and (take is None or entry < take)
+    return (stop is None or stop > entry) and (take is None or entry > take)
+
+
+def _unrealized(v: View) -> bool:
+    sign = 1.0 if v["side"] == "LONG" else -1.0
+    expected = sign * (v["current_price"] - v["entry_price"]) * v["quantity"]
+    return math.isclose(v["unrealized_pnl"], expected, rel_tol=1e-6, abs_tol=1e-6)
+
+
+INVARIANTS = (
+    Invariant("position.brackets", "LONG: stop_loss < entry_price < take_profit; SHORT: the reverse "
+              "(a missing level is not checked)", ("side", "stop_loss", "entry_price", "take_profit"),
+              _brackets, topics=("position_opened",), tables=("positions",)),
+    Invariant("position.unrealized-pnl", "unrealized_pnl = side x (current_price - entry_price) x quantity "
+              "(LONG +1, SHORT -1; within 1e-6)", ("side", "quantity", "entry_price", "current_price",
+                                                  "unrealized_pnl"),
+              _unrealized, topics=("position_updated",)),
+    Invariant("order.fees-non-negative", "commission >= 0", ("commission",), lambda v: v["commission"] >= 0,
+              topics=("order_filled",), tables=("orders",)),
+    Invariant("order.filled-within-quantity", "filled_quantity <= quantity",
+              ("filled_quantity", "quantity"), lambda v: v["filled_quantity"] <= v["quantity"] * (1 + 1e-9),
+              topics=("order_filled",), tables=("orders",)),
 )
 
 # Every INSERT into these tables must write these columns: a NULL session_id makes a row
@@ -175,4 +262,7 @@ REGISTRY = Registry(
     required_columns=REQUIRED_COLUMNS,
     services=SERVICES,
     conventions=BusConventions(topic_constants=("system/topics.py",)),
+    outside_events=OUTSIDE_EVENTS,
+    entities=ENTITIES,
+    invariants=INVARIANTS,
 )

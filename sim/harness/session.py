@@ -152,6 +152,8 @@ class SessionDriver:
         found: list[Violation] = []
         if self.monitor is not None:
             found += self.monitor.violations()
+            # the system's own record of failed writes, where the target keeps one (``persistence_failures``)
+            found += self.monitor.silent_drops(self.record.facts.get("persistence_failures", []))
         if self.system is not None and self.ports is not None:
             try:
                 found += self.target.judge(self.record)

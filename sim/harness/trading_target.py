@@ -78,10 +78,12 @@ class TradingTarget(BaseTarget):
     def judge(self, record: SessionRecord) -> list[Violation]:
         from sim.harness import oracles
 
+        from contracts.refusals import uninjected_refusals
+
         facts = record.facts
         if not facts.get("sessions"):
             return []
-        return oracles.check_all(oracles.RunFacts(
+        return uninjected_refusals(facts.get("exchange_refusals", [])) + oracles.check_all(oracles.RunFacts(
             facts["sessions"], record.recorder, record.tables, facts["persistence_failures"],
             record.leftover_subscriptions, location=record.location,
             extra={"exchange": facts["exchange"]} if facts.get("exchange") is not None else {}))
@@ -181,6 +183,7 @@ class TradingSystem:
         persistence = self.controller.persistence
         return {"sessions": sessions, "persistence_failures": list(persistence.failures) if persistence else [],
                 "exchange": self.venue.facts() if self.venue is not None else None,
+                "exchange_refusals": list(self.venue.api.refusals) if self.venue is not None else [],
                 # the market-data time covered (a backtest's virtual clock stands still): sim.cli.report.data_span
                 "data_span": (self.ticks[0].timestamp.isoformat(), self.ticks[-1].timestamp.isoformat())
                 if self.ticks else ("", "")}

@@ -97,12 +97,13 @@ def test_seed_defect_1_signal_without_an_order_executor_is_reported_with_evidenc
 def test_a_publish_with_nobody_subscribed_is_a_dead_letter_and_misses_every_required_role():
     async def main() -> None:
         bus, monitor, _ = monitored("paper")
-        await bus.publish("order_filled", {
+        await bus.publish("order_cancelled", {
             "order_id": "o1", "session_id": "s1", "signal_id": "sig_1", "strategy_id": "st", "symbol": "BTC_USDT",
-            "side": "BUY", "filled_quantity": 1.0, "filled_price": 10.0, "commission": 0.01, "status": "FILLED",
-            "timestamp": 1.0})
+            "reason": "expired", "timestamp": 1.0})
         found = {(v.rule, str(v.severity)) for v in monitor.violations()}
-        assert found == {("contract.dead-letter", "warning"), ("contract.required-role-missing", "error")}
+        # (a cancel as an order's first event is also an undeclared first state)
+        assert found == {("contract.dead-letter", "warning"), ("contract.required-role-missing", "error"),
+                         ("contract.state-transition", "error")}
     run(main)
 
 

@@ -60,5 +60,7 @@ def test_registry_rendering_does_not_depend_on_declaration_order():
         REGISTRY.name, REGISTRY.modes, dict(reversed(list(REGISTRY.topics.items()))),
         lineage=tuple(reversed(REGISTRY.lineage)), required_columns=REGISTRY.required_columns,
         services=tuple(reversed(REGISTRY.services)), conventions=REGISTRY.conventions,
+        outside_events=REGISTRY.outside_events, entities=tuple(reversed(REGISTRY.entities)),
+        invariants=tuple(reversed(REGISTRY.invariants)),
     )
     assert render_registry(shuffled) == render_registry(REGISTRY)

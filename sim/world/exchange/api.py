@@ -18,13 +18,15 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from sim.world.exchange.venue import PARAM_ERROR, ApiError, SimulatedMexcExchange
+from contracts.refusals import Refusal
+from sim.world.exchange.venue import ORDER_NOT_FOUND, PARAM_ERROR, ApiError, SimulatedMexcExchange
 from system.exchange.signing import parameter_string, sign
 
 RATE_LIMIT = 20
 RATE_WINDOW = 2.0
 UNKNOWN_KEY, BAD_REQUEST_TIME, BAD_SIGNATURE, RATE_LIMITED, NOT_FOUND = 401, 513, 602, 510, 404
 
+_AUTH_CODES = (UNKNOWN_KEY, BAD_REQUEST_TIME, BAD_SIGNATURE, RATE_LIMITED)
 PRIVATE = "/api/v1/private/"
 EXTERNAL_PREFIX = "/api/v1/private/order/external/"
 
@@ -37,6 +39,9 @@ class ExchangeApi:
         self._now = now
         self._recent: dict[str, deque[float]] = {}
         self.requests = 0
+        self.refusals: list[Refusal] = []
+        """Every refusal this API answered (fault-injected ones never reach it: the transport
+        answers those itself), for the ``oracle.uninjected-refusal`` check."""
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.content.decode()
@@ -46,6 +51,9 @@ class ExchangeApi:
             reply: dict[str, Any] = {"success": True, "code": 0, "data": data}
         except ApiError as error:
             reply = {"success": False, "code": error.code, "message": error.message}
+            if request.method == "POST" or error.code in _AUTH_CODES:  # a refusal, not a lookup's answer
+                self.refusals.append(Refusal("exchange", f"{request.method} {request.url.path}", str(error.code),
+                                             error.message, at=f"t={self._now():.3f}"))
         return httpx.Response(200, json=reply)
 
     def rate_limited(self) -> httpx.Response:
@@ -63,7 +71,11 @@ class ExchangeApi:
         if method == "POST" and path == "/api/v1/private/order/submit":
             return exchange.submit(key, _json(body, dict), now)
         if method == "POST" and path == "/api/v1/private/order/cancel":
-            return exchange.cancel(key, _json(body, list), now)
+            results = exchange.cancel(key, _json(body, list), now)
+            # an id the exchange never issued (not "already final", a race the client must absorb)
+            self.refusals.extend(Refusal("exchange", f"{method} {path}", str(r["errorCode"]), r["errorMsg"],
+                                         at=f"t={now:.3f}") for r in results if r["errorCode"] == ORDER_NOT_FOUND)
+            return results
         if method == "GET" and path.startswith(EXTERNAL_PREFIX):
             symbol, _, external_oid = path[len(EXTERNAL_PREFIX):].partition("/")
             return exchange.order_by_external_oid(key, symbol, external_oid)
