@@ -76,9 +76,8 @@ class TradingTarget(BaseTarget):
         return TradingSystem(container, spec, ticks, venue)
 
     def judge(self, record: SessionRecord) -> list[Violation]:
-        from sim.harness import oracles
-
         from contracts.refusals import uninjected_refusals
+        from sim.harness import oracles
 
         facts = record.facts
         if not facts.get("sessions"):
