@@ -39,6 +39,7 @@ _SCHEMA = "schema model (`simwire check`)"
 _MONITOR = "runtime monitor (`simwire run`, pytest plugin)"
 _KERNEL = "simulation kernel (`simwire run`)"
 _ORACLE = "end-of-run oracle (`simwire run`)"
+_MODEL = "reference model (`simwire run`)"
 _LIVE = "live schema check (`simwire run --db`, tests/real)"
 
 RULES: tuple[Rule, ...] = (
@@ -298,6 +299,38 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
          "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
          "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
+    # -- the reference model (sim/harness/model/) ----------------------------------------------
+    Rule("model.indicator", E, _MODEL,
+         "An indicator value a signal or an indicator.updated reports differs from its documented definition "
+         "recomputed naively over the recorded ticks.",
+         "Events, tables and order manager all agree on a wrong value, so only an independent model sees it.",
+         "a run: the VWAP window keeps one tick too many (`<` instead of `<=` when expiring)"),
+    Rule("model.signal-chain", E, _MODEL,
+         "A signal breaks its (strategy, symbol) cycle: S1, then Z1 within signal_timeout of event time or a "
+         "CANCEL at the first update after it, then E1/ZE1, each referring to its own S1; conditions, size, "
+         "exit reasons and cooldown as configured.",
+         "State shared across symbols or strategies, or an expiry on the wrong clock, trades (or never trades) "
+         "while every record stays consistent.",
+         "a run: expires_at from the wall clock, so every S1 of a backtest is cancelled at its next tick"),
+    Rule("model.fill-price", E, _MODEL,
+         "A fill price lies outside the symbol's own market prices between the order and the fill, moved by the "
+         "declared slippage.",
+         "The PnL is fiction: a fill at another symbol's price or a stale price books money that never existed.",
+         "a run: a paper order filled at the last price of another symbol"),
+    Rule("model.fee", E, _MODEL, "A commission is not filled_price x filled_quantity x fee_rate.",
+         "Fees on the quoted price (or double fees) skew every balance, consistently everywhere.",
+         "a run: commission = order.price * quantity * fee_rate"),
+    Rule("model.position", E, _MODEL,
+         "A position event differs from the book rebuilt from fills, one position per (strategy, symbol).",
+         "An entry merged into another strategy's position, or a fill that changed nothing, corrupts exits.",
+         "a run: strategy B's entry added to strategy A's open position on the same symbol"),
+    Rule("model.unrealized-pnl", E, _MODEL,
+         "A position update's unrealized PnL is not side x (market price - entry) x quantity.",
+         "Risk and dashboards read it mid-session; the end state hides it once positions close.",
+         "a run: SHORT marks computed as (price - entry) x quantity"),
+    Rule("model.balance", E, _MODEL, "The balance (initial + realized PnL - fees) went below zero.",
+         "The system records no margin events, so nothing may take the account below zero.",
+         "a run: fills at another symbol's price lose 13,000 on a 10,000 balance"),
     Rule("schema.migration-error", E, _SCHEMA, "A migration file cannot be parsed or applied.",
          "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too.",
          "CREATE TABLE t (ts TIMESTAMP) timestamp(missing);"),

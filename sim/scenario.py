@@ -23,6 +23,7 @@ from typing import Any
 from contracts.violation import Violation
 from sim import oracles
 from sim.faults import FaultPlan
+from sim.harness.model import ModelSettings, check_model
 from sim.recorder import EventRecorder
 
 MODES = ("backtest", "paper", "live")
@@ -168,6 +169,7 @@ class _World:
         self.leftover_subscriptions: list[str] = []
         self.venue: Any = None
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
+        self.config: Any = None
 
     async def main(self) -> None:
         from contracts.monitor import RuntimeMonitor
@@ -192,7 +194,7 @@ class _World:
         if spec.mode == "backtest":
             await load_into(db, self.ticks)
         feed = SimulatedMarketFeed(self.ticks, clock)
-        config = SystemConfig.default(symbols=spec.symbols)
+        config = self.config = SystemConfig.default(symbols=spec.symbols)
         live_ports: dict[str, Any] = {}
         if spec.mode == "live":  # the simulated exchange: its client, push stream, and matching feed
             from sim.exchange import LiveVenue
@@ -267,6 +269,8 @@ class _World:
                                      self.leftover_subscriptions, location=f"(seed {self.spec.seed})",
                                      extra={"exchange": self.venue.facts()} if self.venue else {})
             found += oracles.check_all(facts)
+            found += check_model(self.recorder, ModelSettings.from_config(self.config, self.spec.mode),
+                                 [s.session_id for s in self.sessions], location=f"(seed {self.spec.seed})")
         return found
 
     def summary(self) -> dict[str, Any]:
