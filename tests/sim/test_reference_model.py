@@ -80,7 +80,7 @@ def test_an_indicator_value_off_by_one_sample_is_named(record: tuple[EventRecord
     signal = _first(recorder, topics.SIGNAL_GENERATED, signal_type="Z1")
     signal["indicator_values"]["vwap_300"] *= 1 + 2e-6
     found = check_model(recorder, settings, [SESSION])
-    assert [v.rule for v in found] == ["model.indicator"]
+    assert [v.rule for v in found] == ["oracle.model-indicator"]
     assert "vwap_300" in found[0].seen and signal["signal_id"] in found[0].location
 
 
@@ -89,7 +89,7 @@ def test_a_commission_on_the_quoted_price_is_a_fee_violation(record: tuple[Event
     fill = recorder.of(topics.ORDER_FILLED)[0]
     quoted = _first(recorder, topics.ORDER_CREATED, order_id=fill["order_id"])["price"]
     fill["commission"] = quoted * fill["filled_quantity"] * settings.fee_rate
-    assert _rules(recorder, settings) == ["model.fee"]
+    assert _rules(recorder, settings) == ["oracle.model-fee"]
 
 
 def test_a_fill_at_another_symbols_price_is_named(record: tuple[EventRecorder, ModelSettings]) -> None:
@@ -98,7 +98,7 @@ def test_a_fill_at_another_symbols_price_is_named(record: tuple[EventRecorder, M
     other = next(t for t in recorder.ticks[SESSION] if t[0] != fill["symbol"])
     fill["filled_price"] = other[3]
     fill["commission"] = other[3] * fill["filled_quantity"] * settings.fee_rate
-    assert "model.fill-price" in _rules(recorder, settings)
+    assert "oracle.model-fill-price" in _rules(recorder, settings)
 
 
 def test_an_expiry_on_the_wrong_clock_breaks_the_signal_cycle(record: tuple[EventRecorder, ModelSettings]) -> None:
@@ -106,7 +106,7 @@ def test_an_expiry_on_the_wrong_clock_breaks_the_signal_cycle(record: tuple[Even
     s1 = _first(recorder, topics.SIGNAL_GENERATED, signal_type="S1", action="BUY")
     s1["metadata"]["expires_at"] = DEFAULT_EPOCH.timestamp() + 60.0
     found = check_model(recorder, settings, [SESSION])
-    assert [v.rule for v in found] == ["model.signal-chain"] and "expires_at" in found[0].expected
+    assert [v.rule for v in found] == ["oracle.model-signal-chain"] and "expires_at" in found[0].expected
 
 
 def test_a_cancel_before_the_window_ends_breaks_the_signal_cycle(
@@ -115,7 +115,7 @@ def test_a_cancel_before_the_window_ends_breaks_the_signal_cycle(
     cancel = _first(recorder, topics.SIGNAL_GENERATED, action="CANCEL")
     s1 = _first(recorder, topics.SIGNAL_GENERATED, signal_id=cancel["metadata"]["s1_signal_id"])
     cancel["timestamp"] = s1["timestamp"] + 1.0  # its indicator values now belong to another tick, too
-    assert "model.signal-chain" in _rules(recorder, settings)
+    assert "oracle.model-signal-chain" in _rules(recorder, settings)
 
 
 def test_a_signal_referring_to_another_symbols_s1_is_named(record: tuple[EventRecorder, ModelSettings]) -> None:
@@ -125,7 +125,7 @@ def test_a_signal_referring_to_another_symbols_s1_is_named(record: tuple[EventRe
                    if s["signal_type"] == "S1" and s["symbol"] != z1["symbol"])
     z1["metadata"]["s1_signal_id"] = foreign["signal_id"]
     found = check_model(recorder, settings, [SESSION])
-    assert "model.signal-chain" in [v.rule for v in found]
+    assert "oracle.model-signal-chain" in [v.rule for v in found]
 
 
 def test_a_position_with_another_quantity_than_its_fills_is_named(
@@ -134,7 +134,7 @@ def test_a_position_with_another_quantity_than_its_fills_is_named(
     opened = recorder.of(topics.POSITION_OPENED)[0]
     opened["quantity"] *= 2
     found = check_model(recorder, settings, [SESSION])
-    assert found and found[0].rule == "model.position" and "quantity" in found[0].seen
+    assert found and found[0].rule == "oracle.model-position" and "quantity" in found[0].seen
 
 
 def test_an_entry_reported_on_another_strategys_position_is_named(
@@ -143,7 +143,7 @@ def test_an_entry_reported_on_another_strategys_position_is_named(
     opened = recorder.of(topics.POSITION_OPENED)[0]
     other = next(s.strategy_id for s in settings.strategies if s.strategy_id != opened["strategy_id"])
     opened["strategy_id"] = other
-    assert "model.position" in _rules(recorder, settings)
+    assert "oracle.model-position" in _rules(recorder, settings)
 
 
 def test_one_wrong_sign_in_short_marks_is_an_unrealized_pnl_violation(
@@ -155,13 +155,13 @@ def test_one_wrong_sign_in_short_marks_is_an_unrealized_pnl_violation(
     for mark in marks:
         mark["unrealized_pnl"] = -mark["unrealized_pnl"]
     found = check_model(recorder, settings, [SESSION])
-    assert [v.rule for v in found] == ["model.unrealized-pnl"] and "SHORT" in found[0].message
+    assert [v.rule for v in found] == ["oracle.model-unrealized-pnl"] and "SHORT" in found[0].message
 
 
 def test_a_balance_below_zero_is_named(record: tuple[EventRecorder, ModelSettings]) -> None:
     recorder, settings = copy.deepcopy(record)
     poor = ModelSettings(settings.strategies, settings.indicators, settings.fee_rate, settings.slippage, 0.01)
-    assert _rules(recorder, poor) == ["model.balance"]
+    assert _rules(recorder, poor) == ["oracle.model-balance"]
 
 
 def _ticks(rows: list[tuple[float, float, float]]) -> Ticks:

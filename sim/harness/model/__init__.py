@@ -8,13 +8,13 @@ documented semantics instead and recomputes them the obvious way, without the sy
 
 - ``indicators``: every indicator value a signal reports, and a sample of the
   ``indicator.updated`` stream, equal the definitions recomputed from the recorded ticks
-  (``model.indicator``);
+  (``oracle.model-indicator``);
 - ``signals``: every (strategy, symbol) follows its signal cycle in event time
-  (``model.signal-chain``);
+  (``oracle.model-signal-chain``);
 - ``trading``: fill prices within the symbol's own market and the declared slippage
-  (``model.fill-price``), commissions from the fee schedule (``model.fee``), positions per
-  (strategy, symbol) rebuilt from fills (``model.position``), unrealized PnL of every
-  position update (``model.unrealized-pnl``), a balance never below zero (``model.balance``).
+  (``oracle.model-fill-price``), commissions from the fee schedule (``oracle.model-fee``), positions per
+  (strategy, symbol) rebuilt from fills (``oracle.model-position``), unrealized PnL of every
+  position update (``oracle.model-unrealized-pnl``), a balance never below zero (``oracle.model-balance``).
 
 Entry point: :func:`check_model`, one call after the run with the recorder and the system's
 configuration.  Each rule reports the first value that differs and the event it came from.
@@ -90,12 +90,12 @@ def _check_indicators(recorder: Any, session_id: str, settings: ModelSettings, t
         model = models.get(event.get("symbol", ""))
         at = model.ticks.index_at(event.get("timestamp", 0.0)) if model else -1
         if model is None or at < 0:
-            findings.add("model.indicator", "indicator values for a symbol with no tick at or before them",
+            findings.add("oracle.model-indicator", "indicator values for a symbol with no tick at or before them",
                          event=describe(topic, event), expected="a market.price_update first", seen=dict(values))
             continue
         wrong = differences(model.values_at(at), values, rel=1e-9)
         if wrong:
-            findings.add("model.indicator", f"indicator values of {event.get('symbol')} differ from their "
+            findings.add("oracle.model-indicator", f"indicator values of {event.get('symbol')} differ from their "
                          f"definitions recomputed over {at + 1} recorded ticks", event=describe(topic, event),
                          expected="the documented definitions (system/indicators/streaming.py)",
                          seen="; ".join(wrong[:3]))

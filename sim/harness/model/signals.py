@@ -29,7 +29,7 @@ from system import topics
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<": operator.lt, "<=": operator.le,
                                                   ">": operator.gt, ">=": operator.ge}
-RULE = "model.signal-chain"
+RULE = "oracle.model-signal-chain"
 
 
 @dataclass

@@ -74,7 +74,7 @@ class TradingModel:
                 handler(topic, event)
         for key, expectations in sorted(self.pending.items()):
             for expected in expectations:
-                self.findings.add("model.position", f"a fill of {key[0]} on {key[1]} changed no position",
+                self.findings.add("oracle.model-position", f"a fill of {key[0]} on {key[1]} changed no position",
                                   event=expected.fill, expected=f"{expected.topic} {dict(expected.values)}",
                                   seen=f"no {expected.topic} of {key[0]} on {key[1]} after it")
 
@@ -87,24 +87,24 @@ class TradingModel:
         where = describe(topic, fill)
         order = self.orders.get(fill.get("order_id", ""))
         if order is None:
-            self.findings.add("model.position", "a fill of an order never created", event=where,
+            self.findings.add("oracle.model-position", "a fill of an order never created", event=where,
                               expected="order_created before order_filled", seen=f"order {fill.get('order_id')}")
             return
         symbol, strategy, side = order["symbol"], order["strategy_id"], order["side"]
         if (fill.get("symbol"), fill.get("strategy_id"), fill.get("side")) != (symbol, strategy, side):
-            self.findings.add("model.position", "a fill names another symbol, strategy or side than its order",
+            self.findings.add("oracle.model-position", "a fill names another symbol, strategy or side than its order",
                               event=where, expected=f"{symbol} {strategy} {side}",
                               seen=f"{fill.get('symbol')} {fill.get('strategy_id')} {fill.get('side')}")
         price, quantity = fill.get("filled_price", 0.0), fill.get("filled_quantity", 0.0)
         self._check_price(where, order, fill)
         fee = price * quantity * self.fee_rate
         if not close(fill.get("commission"), fee):
-            self.findings.add("model.fee", "a commission differs from the fee schedule on the fill", event=where,
+            self.findings.add("oracle.model-fee", "a commission differs from the fee schedule on the fill", event=where,
                               expected=f"filled_price x filled_quantity x fee_rate = {price!r} x {quantity!r} x "
                                        f"{self.fee_rate!r} = {fee!r}", seen=f"commission {fill.get('commission')!r}")
         if not close(quantity, order.get("quantity")):
-            self.findings.add("model.position", "an order filled another quantity than it asked for", event=where,
-                              expected=f"filled_quantity {order.get('quantity')!r}", seen=f"{quantity!r}")
+            self.findings.add("oracle.model-position", "an order filled another quantity than it asked for",
+                              event=where, expected=f"filled_quantity {order.get('quantity')!r}", seen=f"{quantity!r}")
         key = (strategy, symbol)
         if (order.get("metadata") or {}).get("signal_type") in ENTRY_SIGNALS:
             self._entry(key, side, quantity, price, where)
@@ -128,7 +128,7 @@ class TradingModel:
         price = fill.get("filled_price")
         if not (isinstance(price, int | float) and (low <= price <= high or close(price, low) or close(price, high))):
             self.findings.add(
-                "model.fill-price", f"a fill is outside {order['symbol']}'s own market prices", event=where,
+                "oracle.model-fill-price", f"a fill is outside {order['symbol']}'s own market prices", event=where,
                 expected=f"{order['symbol']} traded {min(prices)!r}..{max(prices)!r} between the order "
                          f"(t={order.get('timestamp')}) and the fill, moved {against} by at most "
                          f"{self.slippage:g}: {low!r}..{high!r}", seen=f"filled_price {price!r}")
@@ -142,7 +142,7 @@ class TradingModel:
                          quantity=quantity, entry_price=price)
             return
         if held.side != wanted:
-            self.findings.add("model.position", f"an entry of {key[0]} on {key[1]} against its open position",
+            self.findings.add("oracle.model-position", f"an entry of {key[0]} on {key[1]} against its open position",
                               event=where, expected=f"{wanted} entries only while no {held.side} is open",
                               seen=f"{side} fill with {held.side} {held.quantity!r} open")
             return
@@ -155,7 +155,7 @@ class TradingModel:
     def _close(self, key: tuple[str, str], side: str, price: float, where: str) -> None:
         held = self.book.pop(key, None)
         if held is None or side != ("SELL" if held.side == "LONG" else "BUY"):
-            self.findings.add("model.position", f"a closing fill of {key[0]} on {key[1]} closes nothing",
+            self.findings.add("oracle.model-position", f"a closing fill of {key[0]} on {key[1]} closes nothing",
                               event=where, expected="a closing fill on the side opposite an open position",
                               seen=f"{side} fill with {'nothing' if held is None else held.side} open")
             return
@@ -169,7 +169,7 @@ class TradingModel:
     def _check_balance(self, where: str) -> None:
         if self.balance < 0 and not self._balance_reported:
             self._balance_reported = True
-            self.findings.add("model.balance", "the balance went below zero", event=where,
+            self.findings.add("oracle.model-balance", "the balance went below zero", event=where,
                               expected="initial + realized PnL - fees >= 0 (the system records no margin events)",
                               seen=f"balance {self.balance!r} after this fill")
 
@@ -182,7 +182,7 @@ class TradingModel:
             key = (event.get("strategy_id", ""), event.get("symbol", ""))
             self.position_keys[position_id] = key
         elif position_id not in self.position_keys:
-            self.findings.add("model.position", "an event of a position never opened", event=where,
+            self.findings.add("oracle.model-position", "an event of a position never opened", event=where,
                               expected="position_opened first", seen=f"{topic} of {position_id}")
             return
         key = self.position_keys[position_id]
@@ -194,7 +194,7 @@ class TradingModel:
             self._compare(key, where, dict(expected.values), event, f"after {expected.fill}")
             return
         if topic != topics.POSITION_UPDATED:
-            self.findings.add("model.position", f"{topic} of {key[0]} on {key[1]} caused by no fill of theirs",
+            self.findings.add("oracle.model-position", f"{topic} of {key[0]} on {key[1]} caused by no fill of theirs",
                               event=where, expected=f"a {topic} only after a fill of {key[0]} on {key[1]}",
                               seen=f"{topic} with {self._book_text(key)}")
             return
@@ -204,7 +204,7 @@ class TradingModel:
         """A mark-to-market update: the book's position at the symbol's market price."""
         held = self.book.get(key)
         if held is None or held.position_id != event.get("position_id"):
-            self.findings.add("model.position", f"a mark of {key[0]} on {key[1]} that holds no such position",
+            self.findings.add("oracle.model-position", f"a mark of {key[0]} on {key[1]} that holds no such position",
                               event=where, expected=self._book_text(key), seen=f"position {event.get('position_id')}")
             return
         ticks = self.ticks.get(key[1])
@@ -216,7 +216,7 @@ class TradingModel:
             want = _SIGN[held.side] * (market - held.entry) * held.quantity
             if not close(event.get("unrealized_pnl"), want, rel=1e-6):
                 self.findings.add(
-                    "model.unrealized-pnl", f"a mark-to-market of a {held.side} position is wrong", event=where,
+                    "oracle.model-unrealized-pnl", f"a mark-to-market of a {held.side} position is wrong", event=where,
                     expected=f"side x (price - entry) x quantity = {_SIGN[held.side]:+g} x ({market!r} - "
                              f"{held.entry!r}) x {held.quantity!r} = {want!r}",
                     seen=f"unrealized_pnl {event.get('unrealized_pnl')!r}")
@@ -225,7 +225,7 @@ class TradingModel:
                  source: str) -> None:
         for name, want in expected.items():
             if not close(event.get(name), want, rel=1e-6 if name.endswith("pnl") else 1e-9):
-                rule = "model.unrealized-pnl" if name == "unrealized_pnl" else "model.position"
+                rule = "oracle.model-unrealized-pnl" if name == "unrealized_pnl" else "oracle.model-position"
                 self.findings.add(rule, f"the position of {key[0]} on {key[1]} differs from the model's at {name}",
                                   event=where, expected=f"{name} {want!r} ({source})",
                                   seen=f"{name} {event.get(name)!r}")
