@@ -299,6 +299,24 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
          "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
          "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
+    # -- the liveness phase (sim/harness/liveness.py) -----------------------------------------
+    Rule("oracle.liveness-task-ended", E, _ORACLE,
+         "A task running when the sessions started (listener, sync loop, feed) ended before the sessions stopped.",
+         "A component that silently stopped works no more, even if the final resync repairs the end state.",
+         "a run: the private stream listener returns on a dropped connection instead of reconnecting"),
+    Rule("oracle.liveness-order-unknown", E, _ORACLE,
+         "An order the exchange completed is not FILLED locally the resync interval plus slack later, "
+         "with faults off.",
+         "The system trades on a book without that fill: its exit is never placed, its risk is unmanaged.",
+         "a run: the periodic resync loop returns after its first pass and a deal push was lost"),
+    Rule("oracle.liveness-order-stuck", E, _ORACLE,
+         "A local order is still working the liveness bound after faults were switched off.",
+         "A market order that never settles blocks its strategy (close_pending) for the rest of the session.",
+         "a run: a submission whose reply was lost, never looked up again"),
+    Rule("oracle.liveness-wal", E, _ORACLE,
+         "The simulated database's WAL was not applied within its bound after the system stopped.",
+         "Acknowledged writes that never become visible are lost writes.",
+         "a run: a WAL lag longer than the bound"),
     # -- the reference model (sim/harness/model/) ----------------------------------------------
     Rule("oracle.model-indicator", E, _MODEL,
          "An indicator value a signal or an indicator.updated reports differs from its documented definition "

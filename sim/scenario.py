@@ -6,8 +6,12 @@ gets back to any failure.  The run has two phases:
 
 - *safety*: the system runs its session with faults on; the runtime monitor validates every
   payload and statement as it happens;
-- *liveness*: faults off, the simulated database applies its WAL, and the end-of-run oracles
-  (``sim.oracles``) read the tables and compare them with what the system says.
+- *liveness* (``sim.harness.liveness``): in the last seconds of a paper or live session the
+  faults are switched off while the system keeps running, and it must converge within a
+  declared bound (orders known, long-lived tasks alive, nothing stuck working); after the
+  stop the simulated database applies its WAL within a bound, and the end-of-run oracles
+  (``sim.oracles``, ``sim.harness.model``) read the tables and compare them with what the
+  system says.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from contracts.violation import Violation
 from sim import oracles
 from sim.faults import FaultPlan
+from sim.harness.liveness import LivenessPhase, wal_applied, watching
 from sim.harness.model import ModelSettings, check_model
 from sim.recorder import EventRecorder
 
@@ -170,6 +175,8 @@ class _World:
         self.venue: Any = None
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
         self.config: Any = None
+        self.liveness: LivenessPhase | None = None
+        self.wal_violations: list[Violation] = []
 
     async def main(self) -> None:
         from contracts.monitor import RuntimeMonitor
@@ -227,15 +234,21 @@ class _World:
             else:
                 for sid in session_ids:
                     await controller.start_session(sid)
-                for sid in session_ids:
-                    await controller.wait_session(sid)
+                self.liveness = LivenessPhase.for_run(
+                    mode=spec.mode, last_tick=clock.to_virtual(self.ticks[-1].timestamp),
+                    tick_seconds=spec.tick_seconds,
+                    injectors=db.fault_injectors + (self.venue.fault_injectors if self.venue else ()),
+                    controller=controller, session_ids=session_ids, clock=clock, venue=self.venue,
+                    location=f"(seed {spec.seed})")
+                async with watching(self.liveness):  # safety phase, then the liveness phase beside the sessions
+                    for sid in session_ids:
+                        await controller.wait_session(sid)
         finally:
             for sid in session_ids:
                 await controller.stop_session(sid)
             await controller.stop()
             self.session_wall_seconds = time.perf_counter() - session_started
-            # liveness phase: let the WAL apply before the oracles read the tables back
-            await db.wait_for_wal()
+            self.wal_violations = await wal_applied(db, location=f"(seed {spec.seed})")  # liveness: the WAL applies
             expected = self._expected_ticks()
             for sid in session_ids:
                 execution = controller.session(sid)
@@ -264,6 +277,7 @@ class _World:
         found: list[Violation] = []
         if self.monitor is not None:
             found += self.monitor.violations()
+        found += self.wal_violations + (self.liveness.violations if self.liveness else [])
         if self.sessions:
             facts = oracles.RunFacts(self.sessions, self.recorder, self.tables, self.persistence_failures,
                                      self.leftover_subscriptions, location=f"(seed {self.spec.seed})",
