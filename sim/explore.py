@@ -1,8 +1,9 @@
 """Seeded exploration: many full-system runs, each judged, failures reported with their repro.
 
 Like FoundationDB's simulation, the harness checks its own determinism as it goes: every
-``recheck_every``-th seed is run twice and any difference in trace hash is itself a failure
-(``kernel.nondeterminism``).
+``recheck_every``-th seed is run twice, the second time under another local time zone
+(``sim.harness.timezones``), and any difference in trace hash or in what the run produced
+(events, ticks, tables) is itself a failure (``kernel.nondeterminism``).
 
 Seeds spread over processes on one machine with ``workers``.  To shard across machines, give
 each machine its own ``--start``/``--seeds`` range (a CI matrix, or pytest-xdist over
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.violation import Violation
+from sim.harness.timezones import ALTERNATE_TZ, local_timezone
 from sim.scenario import ScenarioSpec, run_scenario
 
 
@@ -75,13 +77,16 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
     result = run_scenario(spec, trace=False)
     violations = list(result.violations)
     if recheck:
-        again = run_scenario(spec, trace=False)
-        if again.trace_hash != result.trace_hash:
+        with local_timezone(ALTERNATE_TZ):  # the rerun also varies TZ: local-time conversions show
+            again = run_scenario(spec, trace=False)
+        if (again.trace_hash, again.outcome_digest) != (result.trace_hash, result.outcome_digest):
+            what = "trace hashes" if again.trace_hash != result.trace_hash else "events or tables"
             violations.append(Violation(
                 "kernel.nondeterminism",
-                f"seed {spec.seed} gave two different trace hashes in one process",
+                f"seed {spec.seed} gave two different {what} in one process (the second run under TZ={ALTERNATE_TZ})",
                 location=f"seed {spec.seed} on {spec.kernel}",
-                expected=result.trace_hash, seen=again.trace_hash, repro=spec.repro(),
+                expected=f"trace {result.trace_hash}, outcome {result.outcome_digest}",
+                seen=f"trace {again.trace_hash}, outcome {again.outcome_digest}", repro=spec.repro(),
             ))
     return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started)
 

@@ -108,6 +108,8 @@ class ScenarioResult:
     """The trading tables as the oracles read them after the run."""
     statement_log: list[Any] = field(repr=False, default_factory=list)
     """Every statement the simulated database received (query, args, error), in order."""
+    outcome_digest: str = ""
+    """Hash of the recorded events, ticks and tables (``sim.harness.timezones.outcome_digest``)."""
 
     @property
     def clean(self) -> bool:
@@ -144,7 +146,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
-                          world.database.statement_log if world.database is not None else [])
+                          world.database.statement_log if world.database is not None else [], world.outcome_digest())
 
 
 def _crash_violation(error: BaseException) -> Violation:
@@ -266,6 +268,13 @@ class _World:
             self.tables = {name: db.table_rows(name) for name in TRADING_TABLES}
             if self.venue is not None:
                 await self.venue.aclose()
+
+    def outcome_digest(self) -> str:
+        """What this run produced, as one hash: the determinism checks compare it across time zones."""
+        from sim.harness.timezones import outcome_digest
+
+        ticks = [("tick", {"session_id": sid, "ticks": rows}) for sid, rows in sorted(self.recorder.ticks.items())]
+        return outcome_digest([*self.recorder.timeline, *ticks], self.tables)
 
     def _expected_ticks(self) -> dict[str, list[float]]:
         expected: dict[str, list[float]] = {s: [] for s in self.spec.symbols}

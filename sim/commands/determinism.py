@@ -1,5 +1,6 @@
-"""``simwire determinism``: same seed, three runs (two in-process, one in a subprocess with
-another PYTHONHASHSEED), identical traces or the first divergence."""
+"""``simwire determinism``: same seed, four runs (two in-process, one in a subprocess with
+another PYTHONHASHSEED, one in a subprocess with another TZ), identical traces and outcomes
+or the first divergence."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "determinism",
-        help="check that one seed gives one trace, across runs, processes and hash seeds",
-        description="Run TARGET with one seed twice in this process and once in a subprocess with a "
-                    "different PYTHONHASHSEED; report identical, or the first divergence (step, task, "
-                    "site). Exit 0 when identical, 1 on divergence, 2 on usage errors.",
+        help="check that one seed gives one trace, across runs, processes, hash seeds and time zones",
+        description="Run TARGET with one seed twice in this process, once in a subprocess with a "
+                    "different PYTHONHASHSEED and once in a subprocess with TZ=Asia/Kolkata; report "
+                    "identical (traces, and the events and tables of a full-system target), or the first "
+                    "divergence (step, task, site). Exit 0 when identical, 1 on divergence, 2 on usage errors.",
     )
     parser.add_argument("--target", default="sim.scenario:full_system_backtest", metavar="MODULE:FUNCTION",
                         help="a coroutine function, or a function returning a fresh one per run "
