@@ -108,12 +108,20 @@ class ScenarioResult:
     """The trading tables as the oracles read them after the run."""
     statement_log: list[Any] = field(repr=False, default_factory=list)
     """Every statement the simulated database received (query, args, error), in order."""
-    outcome_digest: str = ""
-    """Hash of the recorded events, ticks and tables (``sim.harness.timezones.outcome_digest``)."""
+    recorder: Any = field(repr=False, default=None)
+    """The run's ``EventRecorder``."""
 
     @property
     def clean(self) -> bool:
         return not self.violations
+
+    @property
+    def outcome_digest(self) -> str:
+        """Hash of the recorded events, ticks and tables: what the determinism rechecks compare
+        (computed on demand: it costs a fraction of a second on a two-hour run)."""
+        from sim.harness.timezones import run_outcome
+
+        return run_outcome(self.recorder, self.tables)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,7 +154,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
-                          world.database.statement_log if world.database is not None else [], world.outcome_digest())
+                          world.database.statement_log if world.database is not None else [], world.recorder)
 
 
 def _crash_violation(error: BaseException) -> Violation:
@@ -271,10 +279,9 @@ class _World:
 
     def outcome_digest(self) -> str:
         """What this run produced, as one hash: the determinism checks compare it across time zones."""
-        from sim.harness.timezones import outcome_digest
+        from sim.harness.timezones import run_outcome
 
-        ticks = [("tick", {"session_id": sid, "ticks": rows}) for sid, rows in sorted(self.recorder.ticks.items())]
-        return outcome_digest([*self.recorder.timeline, *ticks], self.tables)
+        return run_outcome(self.recorder, self.tables)
 
     def _expected_ticks(self) -> dict[str, list[float]]:
         expected: dict[str, list[float]] = {s: [] for s in self.spec.symbols}

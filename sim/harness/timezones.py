@@ -53,3 +53,9 @@ def outcome_digest(events: Iterable[tuple[str, Mapping[str, Any]]],
         for row in tables[name]:
             digest.update(json.dumps([name, row], sort_keys=True, default=repr).encode())
     return digest.hexdigest()
+
+
+def run_outcome(recorder: Any, tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> str:
+    """:func:`outcome_digest` of a scenario: its recorded trading events, ticks and tables."""
+    ticks = [("tick", {"session_id": sid, "ticks": rows}) for sid, rows in sorted(recorder.ticks.items())]
+    return outcome_digest([*recorder.timeline, *ticks], tables)

@@ -72,10 +72,12 @@ def check_model(recorder: Any, settings: ModelSettings, session_ids: Iterable[st
 
 
 def _ticks(recorded: Sequence[tuple[Any, ...]]) -> dict[str, Ticks]:
-    by_symbol: dict[str, Ticks] = {}
-    for symbol, _seq, timestamp, price, volume in recorded:
-        by_symbol.setdefault(symbol, Ticks()).append(timestamp, price, volume)
-    return by_symbol
+    """Per symbol, in publish order (``(symbol, seq, timestamp, price, volume)`` rows)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for row in recorded:
+        rows.setdefault(row[0], []).append(row)
+    return {symbol: Ticks([r[2] for r in mine], [r[3] for r in mine], [r[4] for r in mine])
+            for symbol, mine in rows.items()}
 
 
 def _check_indicators(recorder: Any, session_id: str, settings: ModelSettings, ticks: Mapping[str, Ticks],

@@ -60,7 +60,7 @@ def rsi_series(prices: list[float], period: int) -> list[float | None]:
     avg_gain = avg_loss = 0.0
     for i in range(1, len(prices)):
         change = prices[i] - prices[i - 1]
-        gain, loss = max(change, 0.0), max(-change, 0.0)
+        gain, loss = (change, 0.0) if change > 0 else (0.0, -change)
         gains.append(gain)
         losses.append(loss)
         if len(gains) < period:
