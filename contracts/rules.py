@@ -330,6 +330,12 @@ RULES: tuple[Rule, ...] = (
          "State shared across symbols or strategies, or an expiry on the wrong clock, trades (or never trades) "
          "while every record stays consistent.",
          "a run: expires_at from the wall clock, so every S1 of a backtest is cancelled at its next tick"),
+    Rule("oracle.model-signals", E, _MODEL,
+         "The published signals of a (strategy, symbol) differ from its documented cycle replayed over every "
+         "reported indicator update (a signal missing, extra, of another type or at another time).",
+         "A strategy that silently never enters, or cancels every entry, leaves nothing wrong to look at: only "
+         "what should have happened shows it.",
+         "a run: the take-profit exit compares against twice the configured level, so it fires late or never"),
     Rule("oracle.model-fill-price", E, _MODEL,
          "A fill price lies outside the symbol's own market prices between the order and the fill, moved by the "
          "declared slippage.",

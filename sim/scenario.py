@@ -28,7 +28,7 @@ from contracts.violation import Violation
 from sim import oracles
 from sim.faults import FaultPlan
 from sim.harness.liveness import LivenessPhase, wal_applied, watching
-from sim.harness.model import ModelSettings, check_model
+from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.recorder import EventRecorder
 
 MODES = ("backtest", "paper", "live")
@@ -185,6 +185,7 @@ class _World:
         self.venue: Any = None
         """Live mode: the simulated exchange (``sim.exchange.LiveVenue``)."""
         self.config: Any = None
+        self.replay: StrategyReplay | None = None
         self.liveness: LivenessPhase | None = None
         self.wal_violations: list[Violation] = []
 
@@ -223,6 +224,8 @@ class _World:
                               database=db, market_feed=feed, **live_ports)
         bus = container.event_bus
         bus.add_observer(self.recorder)
+        self.replay = StrategyReplay(config.strategies)  # the reference model's view of the strategies
+        bus.add_observer(self.replay)
         if spec.monitor:
             self.monitor = RuntimeMonitor(load_registry(), parse_migrations(migrations_dir()), mode=spec.mode,
                                           location_hint=lambda: f"t={clock.monotonic():.3f}s seed {spec.seed}")
@@ -300,7 +303,8 @@ class _World:
                                      extra={"exchange": self.venue.facts()} if self.venue else {})
             found += oracles.check_all(facts)
             found += check_model(self.recorder, ModelSettings.from_config(self.config, self.spec.mode),
-                                 [s.session_id for s in self.sessions], location=f"(seed {self.spec.seed})")
+                                 [s.session_id for s in self.sessions], replay=self.replay,
+                                 location=f"(seed {self.spec.seed})")
         return found
 
     def summary(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sim.harness.model import ModelSettings, check_model
+from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.harness.model.indicators import Ticks, twap, velocity, volume_surge, vwap
 from sim.market import generate
 from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
@@ -28,13 +28,14 @@ from system.container import Container
 SESSION = "session_model"
 
 
-async def _record(config: SystemConfig) -> EventRecorder:
+async def _record(config: SystemConfig) -> tuple[EventRecorder, StrategyReplay]:
     clock = VirtualClock(DEFAULT_EPOCH)
     db = SimQuestDB(seed=0)
     await db.apply_migrations(migrations_dir())
     container = Container(config, clock=clock, ids=SeededIds(), random=SeededRandom(7), database=db)
-    recorder = EventRecorder()
+    recorder, replay = EventRecorder(), StrategyReplay(config.strategies)
     container.event_bus.add_observer(recorder)
+    container.event_bus.add_observer(replay)
     components = [container.create_indicator_engine(SESSION), container.create_strategy_manager(SESSION),
                   container.create_backtest_order_manager(SESSION)]
     for component in components:
@@ -46,15 +47,20 @@ async def _record(config: SystemConfig) -> EventRecorder:
             "source": "historical"})
     for component in reversed(components):
         await component.stop()
-    return recorder
+    return recorder, replay
 
 
 @pytest.fixture(scope="module")
-def record() -> tuple[EventRecorder, ModelSettings]:
+def recorded() -> tuple[EventRecorder, ModelSettings, StrategyReplay]:
     config = SystemConfig.default(symbols=DEFAULT_SYMBOLS)
-    recorder = asyncio.run(_record(config))
+    recorder, replay = asyncio.run(_record(config))
     assert recorder.counts[topics.ORDER_FILLED] and recorder.counts[topics.POSITION_UPDATED]
-    return recorder, ModelSettings.from_config(config, "backtest")
+    return recorder, ModelSettings.from_config(config, "backtest"), replay
+
+
+@pytest.fixture
+def record(recorded: tuple[EventRecorder, ModelSettings, StrategyReplay]) -> tuple[EventRecorder, ModelSettings]:
+    return recorded[0], recorded[1]
 
 
 def _rules(recorder: EventRecorder, settings: ModelSettings) -> list[str]:
@@ -73,6 +79,34 @@ def _first(recorder: EventRecorder, topic: str, **match: Any) -> dict[str, Any]:
 def test_the_correct_systems_record_is_clean(record: tuple[EventRecorder, ModelSettings]) -> None:
     recorder, settings = record
     assert check_model(recorder, settings, [SESSION]) == []
+
+
+def test_the_replayed_strategies_expect_exactly_the_published_signals(
+        recorded: tuple[EventRecorder, ModelSettings, StrategyReplay]) -> None:
+    recorder, settings, replay = copy.deepcopy(recorded)
+    assert len(replay.expected[SESSION]) == recorder.counts[topics.SIGNAL_GENERATED]
+    assert check_model(recorder, settings, [SESSION], replay=replay) == []
+    z1 = next(row for row in replay.expected[SESSION] if row[3] == "Z1")
+    replay.expected[SESSION].insert(replay.expected[SESSION].index(z1), (z1[0] - 1.0, *z1[1:]))
+    found = check_model(recorder, settings, [SESSION], replay=replay)
+    assert [v.rule for v in found] == ["oracle.model-signals"] and "Z1" in found[0].expected
+
+
+def test_a_strategy_that_never_enters_is_caught_by_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    from system.strategy.manager import StrategyManager
+
+    entry_zone = StrategyManager._entry_zone
+
+    def only_expires(self: Any, strategy: Any, track: Any, update: Any, values: Any) -> Any:
+        return entry_zone(self, strategy, track, update, values) if update["timestamp"] > track.expires_at else None
+
+    monkeypatch.setattr(StrategyManager, "_entry_zone", only_expires)
+    config = SystemConfig.default(symbols=DEFAULT_SYMBOLS)
+    recorder, replay = asyncio.run(_record(config))
+    assert recorder.counts[topics.ORDER_FILLED] == 0  # nothing traded: every other record is consistent
+    rules = {v.rule for v in check_model(recorder, ModelSettings.from_config(config, "backtest"), [SESSION],
+                                         replay=replay)}
+    assert rules == {"oracle.model-signals"}
 
 
 def test_an_indicator_value_off_by_one_sample_is_named(record: tuple[EventRecorder, ModelSettings]) -> None:

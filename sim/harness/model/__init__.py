@@ -11,6 +11,9 @@ documented semantics instead and recomputes them the obvious way, without the sy
   (``oracle.model-indicator``);
 - ``signals``: every (strategy, symbol) follows its signal cycle in event time
   (``oracle.model-signal-chain``);
+- ``replay``: the signals that should have fired, the documented cycle run over every
+  published ``indicator.updated`` by a bus observer, are the ones that did
+  (``oracle.model-signals``: a strategy that silently never enters is caught too);
 - ``trading``: fill prices within the symbol's own market and the declared slippage
   (``oracle.model-fill-price``), commissions from the fee schedule (``oracle.model-fee``), positions per
   (strategy, symbol) rebuilt from fills (``oracle.model-position``), unrealized PnL of every
@@ -29,11 +32,12 @@ from typing import Any
 from contracts.violation import Violation
 from sim.harness.model.findings import Findings, describe
 from sim.harness.model.indicators import SymbolModel, Ticks, differences
+from sim.harness.model.replay import StrategyReplay, check_replayed
 from sim.harness.model.signals import check_signals
 from sim.harness.model.trading import TradingModel
 from system import topics
 
-__all__ = ["ModelSettings", "check_model"]
+__all__ = ["ModelSettings", "StrategyReplay", "check_model"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,18 @@ class ModelSettings:
 
 
 def check_model(recorder: Any, settings: ModelSettings, session_ids: Iterable[str], *,
-                location: str = "") -> list[Violation]:
-    """Every difference between the recorded run and the reference model, per session."""
+                replay: StrategyReplay | None = None, location: str = "") -> list[Violation]:
+    """Every difference between the recorded run and the reference model, per session.
+    ``replay``: the :class:`StrategyReplay` that observed the run's bus, if one did."""
     found: list[Violation] = []
     for session_id in session_ids:
         findings = Findings(session_id, location)
         ticks = _ticks(recorder.ticks.get(session_id, []))
         _check_indicators(recorder, session_id, settings, ticks, findings)
-        check_signals(recorder.of(topics.SIGNAL_GENERATED, session_id), settings.strategies, ticks, findings)
+        signals = recorder.of(topics.SIGNAL_GENERATED, session_id)
+        check_signals(signals, settings.strategies, ticks, findings)
+        if replay is not None:
+            check_replayed(replay.expected.get(session_id, []), signals, findings)
         TradingModel(ticks, findings, fee_rate=settings.fee_rate, slippage=settings.slippage,
                      initial_balance=settings.initial_balance).run(
             [(topic, event) for topic, event in recorder.timeline if event.get("session_id") == session_id])
