@@ -15,7 +15,7 @@ from typing import Any
 
 from system import topics
 
-INDICATOR_SAMPLE_EVERY = 61
+INDICATOR_SAMPLE_EVERY = 127
 """Keep one indicator update in this many: prime, so with a few symbols published in turn
 every symbol is sampled, at many phases of its data."""
 
