@@ -17,7 +17,7 @@ import ast
 
 from contracts.scanner.determinism import _finding, _qualified
 from contracts.scanner.source import CodeBase, SourceFile
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _LOCAL = "the host's time zone (pass tz=UTC, or use calendar.timegm / time.gmtime)"
 

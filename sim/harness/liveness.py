@@ -33,7 +33,7 @@ from typing import Any
 
 import anyio
 
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 RESYNC_INTERVAL = 30.0
 """``system.sync.service.DEFAULT_INTERVAL``: the longest a missed fill may stay unknown."""
@@ -52,7 +52,7 @@ class LivenessPhase:
 
     check_at: float
     injectors: Sequence[Any]
-    """Every fault injector of the run (``sim.faults.FaultInjector``), switched off at ``check_at - bound``."""
+    """Every fault injector of the run (``sim.world.faults.FaultInjector``), switched off at ``check_at - bound``."""
     controller: Any
     session_ids: Sequence[str]
     clock: Any

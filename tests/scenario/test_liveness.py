@@ -11,7 +11,7 @@ import pytest
 
 import sim.kernel
 from sim.harness.liveness import BOUND, LivenessPhase, wal_applied, watching
-from sim.scenario import ScenarioSpec, run_scenario
+from sim.harness.scenario import ScenarioSpec, run_scenario
 from system.sync.service import PositionSyncService
 
 

@@ -16,11 +16,11 @@ import pytest
 
 from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.harness.model.indicators import Ticks, twap, velocity, volume_surge, vwap
-from sim.market import generate
-from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
-from sim.questdb import SimQuestDB
-from sim.recorder import EventRecorder
-from sim.scenario import DEFAULT_SYMBOLS, migrations_dir
+from sim.harness.recorder import EventRecorder
+from sim.harness.scenario import DEFAULT_SYMBOLS, migrations_dir
+from sim.world.market import generate
+from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
+from sim.world.questdb import SimQuestDB
 from system import topics
 from system.config import SystemConfig
 from system.container import Container

@@ -12,10 +12,10 @@ import pytest
 
 import system.data.historical
 from contracts.scanner import scan
-from sim.explore import run_one
+from sim.harness.determinism import check_determinism
+from sim.harness.explore import run_one
+from sim.harness.scenario import ScenarioSpec
 from sim.harness.timezones import ALTERNATE_TZ, local_timezone, outcome_digest
-from sim.kernel.determinism import check_determinism
-from sim.scenario import ScenarioSpec
 
 
 def test_local_timezone_switches_and_restores_the_zone() -> None:

@@ -29,12 +29,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.violation import Violation
 from sim.harness.model.findings import Findings, describe
 from sim.harness.model.indicators import SymbolModel, Ticks, differences
 from sim.harness.model.replay import StrategyReplay, check_replayed
 from sim.harness.model.signals import check_signals
 from sim.harness.model.trading import TradingModel
+from simwire.violation import Violation
 from system import topics
 
 __all__ = ["ModelSettings", "StrategyReplay", "check_model"]

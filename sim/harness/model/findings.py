@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 REL_TOLERANCE = 1e-9
 """The model recomputes with plain sums where the system keeps rolling ones: the two differ
