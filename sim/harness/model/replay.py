@@ -44,7 +44,8 @@ class StrategyReplay:
         for strategy in strategies:
             for symbol in strategy.symbols:
                 self._by_symbol.setdefault(symbol, []).append(strategy)
-        self._cycles: dict[tuple[str, str, str], _Cycle] = {}
+        self._cycles: dict[tuple[str, str], tuple[tuple[Any, _Cycle], ...]] = {}
+        """Per (session, symbol): each strategy trading the symbol, with its cycle."""
         self.expected: dict[str, list[Expected]] = {}
 
     def on_subscribe(self, subscription: Any) -> None:
@@ -59,19 +60,15 @@ class StrategyReplay:
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         if topic != topics.INDICATOR_UPDATED:
             return
-        strategies = self._by_symbol.get(payload.get("symbol", ""))
-        if not strategies:
-            return
-        session, symbol = payload.get("session_id", ""), payload["symbol"]
-        for strategy in strategies:
-            key = (session, strategy.strategy_id, symbol)
-            cycle = self._cycles.get(key)
-            if cycle is None:
-                cycle = self._cycles[key] = _Cycle()
+        key = (payload.get("session_id", ""), payload.get("symbol", ""))
+        cycles = self._cycles.get(key)
+        if cycles is None:
+            cycles = self._cycles[key] = tuple((s, _Cycle()) for s in self._by_symbol.get(key[1], ()))
+        for strategy, cycle in cycles:
             fired = _step(strategy, cycle, payload)
             if fired is not None:
-                self.expected.setdefault(session, []).append(
-                    (payload["timestamp"], strategy.strategy_id, symbol, *fired))
+                self.expected.setdefault(key[0], []).append(
+                    (payload["timestamp"], strategy.strategy_id, key[1], *fired))
 
 
 def _step(strategy: Any, cycle: _Cycle, update: Mapping[str, Any]) -> tuple[str, str] | None:
