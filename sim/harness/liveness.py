@@ -14,7 +14,8 @@ can repair anything):
   (``oracle.liveness-task-ended``): a listener, sync loop or feed that returned or died
   silently is a component that stopped working, even if the stop repairs the end state;
 - no local order has been working for longer than ``bound`` (``oracle.liveness-order-stuck``):
-  market orders fill on the next trade;
+  paper orders fill on the next trade; a live order the exchange still fills (a share of each
+  trade's volume) is working there too, anything else is settled by the next resync;
 
 and once the system has stopped, the database applies its WAL within ``WAL_BOUND`` virtual
 seconds (``oracle.liveness-wal``).
@@ -44,6 +45,7 @@ BOUND = RESYNC_INTERVAL + SLACK
 WAL_BOUND = 5.0
 """Virtual seconds after the stop within which every acknowledged write must be visible."""
 _COMPLETED = 3  # exchange order state "completed"
+_WORKING = (1, 2)  # exchange order states "uninformed", "uncompleted"
 
 
 @dataclass
@@ -103,13 +105,15 @@ class LivenessPhase:
         local: dict[str, dict[str, Any]] = {}
         stuck: list[str] = []
         now = self.clock.now().timestamp()
+        exchange = {o["externalOid"]: o for o in self.venue.facts()["orders"]} if self.venue is not None else None
         for sid in self.session_ids:
             manager = self.controller.session(sid).order_manager
             for order in await manager.get_all_orders() if manager is not None else []:
                 oid = (order.get("metadata") or {}).get("external_oid")
                 if oid:
                     local[oid] = order
-                if order.get("status") == "NEW" and order.get("timestamp", now) <= now - self.bound:
+                if order.get("status") == "NEW" and order.get("timestamp", now) <= now - self.bound \
+                        and not _still_filling(exchange, oid):
                     stuck.append(f"{order['order_id']} ({order['symbol']} {order['side']}, "
                                  f"working since t={order['timestamp']})")
         found = []
@@ -120,7 +124,7 @@ class LivenessPhase:
                 expected=f"a market order fills (or is settled by a resync) within {self.bound:g} s",
                 seen=_sample(stuck)))
         unknown = []
-        for order in self.venue.facts()["orders"] if self.venue is not None else []:
+        for order in (exchange or {}).values():
             completed_at = order["updateTime"] / 1000
             if order["state"] != _COMPLETED or completed_at > now - self.bound:
                 continue
@@ -159,6 +163,13 @@ async def wal_applied(db: Any, *, location: str = "") -> list[Violation]:
         "oracle.liveness-wal", f"the database's WAL was not applied {WAL_BOUND:g} s after the system stopped",
         location=f"simulated database {location}", expected="every acknowledged write visible",
         seen="writes still pending")]
+
+
+def _still_filling(exchange: dict[str, dict[str, Any]] | None, external_oid: str | None) -> bool:
+    """A live order the exchange is still filling, tick by tick: a market order has no time limit
+    there (it takes a share of each trade's volume until it is complete)."""
+    there = exchange.get(external_oid or "") if exchange is not None else None
+    return there is not None and there["state"] in _WORKING
 
 
 def _tasks() -> dict[int, str]:
