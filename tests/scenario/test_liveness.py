@@ -76,3 +76,12 @@ def test_a_wal_that_does_not_apply_within_its_bound_is_a_violation() -> None:
     result = sim.kernel.run(main, seed=0)
     result.raise_for_error()
     assert result.value == (["oracle.liveness-wal"], [])
+
+
+def test_a_live_order_the_exchange_still_fills_is_not_stuck() -> None:
+    from sim.harness.liveness import _still_filling
+
+    exchange = {"a": {"state": 2}, "b": {"state": 4}}
+    assert _still_filling(exchange, "a")
+    assert not _still_filling(exchange, "b") and not _still_filling(exchange, "c")
+    assert not _still_filling(None, "a")  # paper: no exchange, a working order fills on the next tick
