@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 
+from contracts.config import glob_match
 from contracts.scanner.determinism import _finding, _qualified
 from contracts.scanner.source import CodeBase, SourceFile
 from simwire.violation import Violation
@@ -29,12 +30,12 @@ ALWAYS_LOCAL = ("time.localtime", "time.mktime", "time.ctime", "datetime.datetim
 """Calls that always convert in local time."""
 
 
-def local_time_uses(code: CodeBase, ports_in: tuple[str, ...]) -> list[Violation]:
-    """Every conversion through the host's time zone.  Outside the adapters (``ports_in``) a
-    ``datetime.now()`` is already a wall-clock finding, so it is reported only once."""
+def local_time_uses(code: CodeBase, ports: tuple[str, ...]) -> list[Violation]:
+    """Every conversion through the host's time zone.  Outside the ports (files matching a
+    ``ports`` glob) a ``datetime.now()`` is already a wall-clock finding, so it is reported once."""
     found: list[Violation] = []
     for source in code.files:
-        in_adapters = any(part in ports_in for part in source.rel.split("/")[:-1])
+        in_adapters = any(glob_match(pattern, source.rel) for pattern in ports)
         for node in source.nodes:
             if isinstance(node, ast.Call):
                 found += _local(source, node, report_wall_clock=in_adapters)

@@ -1,14 +1,9 @@
 """Determinism is checked, not assumed.
 
-:func:`check_determinism` runs one target with one seed four times: twice in this process,
-once in a fresh interpreter with a different ``PYTHONHASHSEED`` (which reorders every set and
-dict of strings that leaks into scheduling) and once in a fresh interpreter with another local
-time zone (``TZ``, see :mod:`sim.harness.timezones`: a naive local-time conversion moves
-timestamps without changing any schedule).  All trace hashes must agree, and so must the
-*outcomes* (recorded events and tables) of targets that can say what they produced (a bound
-``main`` whose object has ``outcome_digest()``, as a full-system scenario does); otherwise the
-report names the first step where the traces part (step, task, site), or the runs whose
-outcomes differ.
+:func:`check_determinism` runs one target with one seed three times: twice in this process
+and once in a fresh interpreter with a different ``PYTHONHASHSEED`` (which reorders every
+set and dict of strings that leaks into scheduling).  All three trace hashes must agree;
+otherwise the report names the first step where the traces part (step, task, site).
 """
 
 from __future__ import annotations
@@ -27,8 +22,6 @@ from sim.kernel.trace import Trace, TraceStep
 
 CHILD_HASH_SEED = "4242"
 """PYTHONHASHSEED of the subprocess run (a different one is picked if ours is the same)."""
-CHILD_TZ = "Asia/Kolkata"
-"""TZ of the time-zone subprocess run (UTC is picked if ours is the same): ``sim.harness.timezones.ALTERNATE_TZ``."""
 
 
 @dataclass
@@ -38,27 +31,25 @@ class DeterminismReport:
     divergence: TraceStep | None = None
     between: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
-    outcomes: dict[str, str] = field(default_factory=dict)
-    """Per run, the hash of what it produced (events, tables), for targets that report one."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Per run, the digest of its outputs (events and rows; ``sim.harness.outputs``), when compared."""
+    output_difference: str | None = None
+    """The first differing event or row, when the traces agree and the outputs do not."""
 
     def render(self) -> str:
         lines = [f"{label:<32} {digest}" for label, digest in self.hashes.items()]
+        lines += [f"{label:<32} outputs {digest}" for label, digest in self.digests.items()]
         if self.identical:
-            produced = " and the same events and tables" if self.outcomes else ""
-            lines.append(f"identical: every run produced the same trace{produced}")
+            lines.append("identical: every run produced the same trace" + (" and outputs" if self.digests else ""))
         else:
             assert self.between is not None
-            if self.divergence is None and self.outcomes:
-                lines.append(f"OUTCOMES DIFFER between {self.between[0]} and {self.between[1]} (same trace, "
-                             "different events or tables: local time, or state outside the schedule)")
-                lines += [f"  outcome {label:<24} {digest}" for label, digest in self.outcomes.items()]
-                lines += [f"note: {note}" for note in self.notes]
-                return "\n".join(lines)
             lines.append(f"DIVERGED between {self.between[0]} and {self.between[1]}")
             if self.divergence is not None:
                 step = self.divergence
                 lines.append(f"  first divergence: step {step.index}, task {step.task}, "
                              f"at {step.site}, t={step.time:g}")
+            if self.output_difference is not None:
+                lines.append("  same schedule, different outputs; first difference: " + self.output_difference)
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -72,7 +63,8 @@ def check_determinism(
     subprocess_check: bool = True,
     **run_options: Any,
 ) -> DeterminismReport:
-    """Run the target three times with the same seed and compare the traces.
+    """Run the target four times with the same seed (two in-process runs, then the
+    :func:`child_variations` in subprocesses) and compare the traces.
 
     ``target_factory`` is a ``module:function`` spec or a callable returning a fresh
     coroutine function per run; the subprocess run needs a spec (given, or derived from a
@@ -87,42 +79,37 @@ def check_determinism(
         spec, factory = spec_of(target_factory), target_factory
     traces: dict[str, Trace] = {}
     hashes: dict[str, str] = {}
-    outcomes: dict[str, str] = {}
     notes: list[str] = []
     for label in ("in-process #1", "in-process #2"):
-        main = factory()
-        result = run(main, seed=seed, policy=policy, kernel=kernel, **run_options)
+        result = run(factory(), seed=seed, policy=policy, kernel=kernel, **run_options)
         traces[label], hashes[label] = result.trace, result.trace_hash
-        if (outcome := _outcome(main)) is not None:
-            outcomes[label] = outcome
     if subprocess_check and spec is not None:
-        hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
-        zone = CHILD_TZ if os.environ.get("TZ") != CHILD_TZ else "UTC"
-        for label, env in ((f"subprocess PYTHONHASHSEED={hash_seed}", {"PYTHONHASHSEED": hash_seed}),
-                           (f"subprocess TZ={zone}", {"TZ": zone})):
-            traces[label], hashes[label], outcome = _run_child(spec, seed, policy, kernel, env, run_options)
-            if outcome is not None:
-                outcomes[label] = outcome
+        for label, variation in child_variations():
+            traces[label], hashes[label] = _run_child(spec, seed, policy, kernel, variation, run_options)
     elif subprocess_check:
-        notes.append("subprocess runs skipped: the target is not importable as 'module:function'")
+        notes.append("subprocess run skipped: the target is not importable as 'module:function'")
     labels = list(traces)
     for other in labels[1:]:
         if hashes[other] != hashes[labels[0]]:
             return DeterminismReport(False, hashes, traces[other].first_divergence(traces[labels[0]]),
-                                     (labels[0], other), notes, outcomes)
-        if outcomes.get(other) != outcomes.get(labels[0]):
-            return DeterminismReport(False, hashes, None, (labels[0], other), notes, outcomes)
-    return DeterminismReport(True, hashes, notes=notes, outcomes=outcomes)
+                                     (labels[0], other), notes)
+    return DeterminismReport(True, hashes, notes=notes)
 
 
-def _outcome(main: Main) -> str | None:
-    """The outcome digest of a finished run, if its target can report one."""
-    report = getattr(getattr(main, "__self__", None), "outcome_digest", None)
-    return report() if callable(report) else None
+def child_variations() -> list[tuple[str, dict[str, str]]]:
+    """The subprocess runs of a determinism check: ``(label, environment changes)``.  One with
+    another ``PYTHONHASHSEED`` (set order of strings), one with another local time zone
+    (``TZ``: a naive local-time conversion moves timestamps, see :mod:`sim.harness.timezones`)."""
+    from sim.harness.timezones import ALTERNATE_TZ
+
+    hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
+    zone = ALTERNATE_TZ if os.environ.get("TZ") != ALTERNATE_TZ else "UTC"
+    return [(f"subprocess PYTHONHASHSEED={hash_seed}", {"PYTHONHASHSEED": hash_seed}),
+            (f"subprocess TZ={zone}", {"TZ": zone})]
 
 
 def _run_child(spec: str, seed: int, policy: str, kernel: str, variation: dict[str, str],
-               run_options: dict[str, Any]) -> tuple[Trace, str, str | None]:
+               run_options: dict[str, Any]) -> tuple[Trace, str]:
     env = dict(os.environ, **variation)
     env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *(p for p in sys.path if p)])
     command = [sys.executable, "-m", "sim.harness.determinism", spec, "--seed", str(seed),
@@ -131,10 +118,9 @@ def _run_child(spec: str, seed: int, policy: str, kernel: str, variation: dict[s
     if completed.returncode != 0:
         raise RuntimeError(f"determinism subprocess failed ({' '.join(command)}):\n{completed.stderr}")
     lines = completed.stdout.splitlines()
-    head = json.loads(lines[0])
+    digest = json.loads(lines[0])["trace_hash"]
     rows = [json.loads(line) for line in lines[1:]]
-    trace = Trace.from_steps([TraceStep(row["step"], row["task"], row["site"], row["time"]) for row in rows])
-    return trace, head["trace_hash"], head.get("outcome")
+    return Trace.from_steps([TraceStep(row["step"], row["task"], row["site"], row["time"]) for row in rows]), digest
 
 
 def _child_main() -> None:
@@ -148,10 +134,9 @@ def _child_main() -> None:
     parser.add_argument("--kernel", default="asyncio")
     parser.add_argument("--options", default="{}")
     args = parser.parse_args()
-    main = resolve(args.target)()
-    result = run(main, seed=args.seed, policy=args.policy, kernel=args.kernel, **json.loads(args.options))
-    head = {"trace_hash": result.trace_hash, "outcome": _outcome(main)}
-    sys.stdout.write(json.dumps(head) + "\n" + result.trace.to_jsonl())
+    result = run(resolve(args.target)(), seed=args.seed, policy=args.policy, kernel=args.kernel,
+                 **json.loads(args.options))
+    sys.stdout.write(json.dumps({"trace_hash": result.trace_hash}) + "\n" + result.trace.to_jsonl())
 
 
 if __name__ == "__main__":
