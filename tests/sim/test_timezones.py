@@ -15,7 +15,7 @@ from contracts.scanner import scan
 from sim.harness.determinism import check_determinism
 from sim.harness.explore import run_one
 from sim.harness.scenario import ScenarioSpec
-from sim.harness.timezones import ALTERNATE_TZ, local_timezone, outcome_digest
+from sim.harness.timezones import ALTERNATE_TZ, local_timezone
 
 
 def test_local_timezone_switches_and_restores_the_zone() -> None:
@@ -26,22 +26,12 @@ def test_local_timezone_switches_and_restores_the_zone() -> None:
         assert time.localtime(0).tm_hour == 0
 
 
-def test_outcome_digest_sees_a_moved_timestamp() -> None:
-    events = [("order_created", {"order_id": "o1", "timestamp": 1736121600.0})]
-    moved = [("order_created", {"order_id": "o1", "timestamp": 1736121600.0 - 19800})]
-    tables = {"orders": [{"order_id": "o1"}]}
-    assert outcome_digest(events, tables) == outcome_digest(list(events), {"orders": [{"order_id": "o1"}]})
-    assert outcome_digest(events, tables) != outcome_digest(moved, tables)
-
-
-def test_determinism_catches_a_local_time_conversion_with_an_unchanged_schedule() -> None:
+def test_determinism_runs_a_subprocess_in_another_time_zone() -> None:
     report = check_determinism("tests.sim.tz_targets:local_time_program", policy="fifo")
-    assert len(set(report.hashes.values())) == 1  # the schedule is the same everywhere
-    assert not report.identical and report.divergence is None
+    assert not report.identical
     assert report.between is not None and report.between[1].startswith("subprocess TZ=")
-    assert "OUTCOMES DIFFER" in report.render()
     clean = check_determinism("tests.sim.tz_targets:utc_program", policy="fifo")
-    assert clean.identical and len(clean.outcomes) == 4, clean.render()
+    assert clean.identical and any(label.startswith("subprocess TZ=") for label in clean.hashes), clean.render()
 
 
 def test_explore_recheck_catches_market_data_read_in_local_time(monkeypatch: pytest.MonkeyPatch) -> None:

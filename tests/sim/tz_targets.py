@@ -1,30 +1,17 @@
-"""Determinism targets for tests/sim/test_timezones.py: one whose outcome depends on the host's
-time zone (the defect family ``simwire determinism`` must catch), one whose outcome does not."""
+"""Determinism targets for tests/sim/test_timezones.py: a program whose schedule depends on the
+host's time zone (the defect family ``simwire determinism`` must catch), and one whose does not."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
 import anyio
 
 
-class _Program:
-    def __init__(self, zone: object) -> None:
-        self.zone = zone
-        self.stamp = ""
-
-    async def main(self) -> None:
-        await anyio.sleep(1)
-        self.stamp = datetime.fromtimestamp(anyio.current_time(), self.zone).isoformat()  # type: ignore[arg-type]
-
-    def outcome_digest(self) -> str:
-        return self.stamp
+async def local_time_program() -> None:
+    """Sleeps the local hour of the epoch: 0 s under UTC, 5 s under +05:30 (a local-time defect)."""
+    await anyio.sleep(time.localtime(0).tm_hour + 1)
 
 
-def local_time_program() -> object:
-    """Converts its event time in the host's time zone: same schedule, different outcome."""
-    return _Program(None).main
-
-
-def utc_program() -> object:
-    return _Program(UTC).main
+async def utc_program() -> None:
+    await anyio.sleep(time.gmtime(0).tm_hour + 1)

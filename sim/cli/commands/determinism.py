@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
                     "with one seed twice in this process, once in a subprocess with a different "
                     "PYTHONHASHSEED and once in a subprocess with TZ=Asia/Kolkata. A session must give the "
                     "same trace hash AND the same events and table rows; the report names the first "
-                    "divergence (step, task, site) or the first differing event or row. FILE replays a schedule file instead. Exit 0 when identical, 1 on "
+                    "divergence (step, task, site) or the first differing event or row. FILE replays a "
+                    "schedule file instead. Exit 0 when identical, 1 on "
                     "divergence, 2 on usage errors.",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="a schedule file (its target, spec and choices)")
