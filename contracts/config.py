@@ -147,7 +147,8 @@ def find_config(start: Path) -> Path | None:
             return standalone
         project = directory / PROJECT_FILE
         if project.is_file():
-            return project if "simwire" in _read_toml(project).get("tool", {}) else None
+            tool = _read_toml(project).get("tool", {})
+            return project if isinstance(tool, dict) and "simwire" in tool else None
     return None
 
 
@@ -159,11 +160,14 @@ def load_config(path: Path | None, *, default_root: Path | None = None) -> Confi
     if not path.is_file():
         raise ConfigError(f"--config {path}: no such file")
     data = _read_toml(path)
-    table = data.get("tool", {}).get("simwire")
+    tool = data.get("tool", {})
+    table = tool.get("simwire") if isinstance(tool, dict) else None
     if table is None:
         if path.name == PROJECT_FILE:
             raise ConfigError(f"{path}: has no [tool.simwire] table")
         table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.simwire must be a table ([tool.simwire]), seen {table!r}")
     return _parse(table, path)
 
 

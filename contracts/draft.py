@@ -16,15 +16,17 @@ as fields: declaring them would hide the defect ``simwire check`` reports.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.config import STANDALONE_FILE
-from contracts.registry import FIELD_TYPES
+from contracts.registry import FIELD_TYPES, BusConventions
 from contracts.scanner import scan
 from contracts.scanner.model import ScanResult
+from contracts.scanner.source import CodeBase
 
 REGISTRY_MODULE = "simwire_registry"
 _SKIPPED_DIRS = frozenset({"tests", "test", "docs", "build", "dist", "venv", "env", "node_modules", "examples"})
@@ -46,12 +48,60 @@ def draft(root: Path) -> Draft:
     """Read the project at ``root`` and draft its registry and configuration."""
     root = root.resolve()
     paths = _source_paths(root)
-    result = scan(root, include=tuple(p for p in paths if p != "."), ports=())
+    include = tuple(p for p in paths if p != ".")
+    code = CodeBase.load(root, include)[0]
+    publish, subscribe = _bus_names(code)
+    constants = _topic_modules(code, (*publish, *subscribe))
+    result = scan(root, BusConventions(publish=publish, subscribe=subscribe, topic_constants=constants),
+                  include=include, ports=())
     migrations = _migration_dirs(root)
     pyproject = root / "pyproject.toml"
     in_pyproject = pyproject.is_file()
-    return Draft(_registry_text(root.name, result), _config_text(result, paths, migrations, root, in_pyproject),
+    return Draft(_registry_text(root.name, result),
+                 _config_text(result, paths, migrations, root, in_pyproject, (publish, subscribe, constants)),
                  in_pyproject)
+
+
+_PUBLISH_WORDS = ("publish", "emit", "send_event", "dispatch", "fire", "post_event", "broadcast")
+_SUBSCRIBE_WORDS = ("subscribe", "on", "listen", "add_listener", "add_handler", "register_handler")
+
+
+def _bus_names(code: CodeBase) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The bus method names the code uses: calls ``x.<word>("literal topic", ...)`` (or as a
+    decorator, ``@x.<word>("topic")``) with a known publish / subscribe word."""
+    used: dict[str, int] = defaultdict(int)
+    for source in code.files:
+        for node in source.nodes:
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+                    and isinstance(node.args[0], ast.Constant | ast.Name | ast.Attribute)):
+                used[node.func.attr] += 1
+    publish = tuple(w for w in _PUBLISH_WORDS if used.get(w)) or ("publish",)
+    subscribe = tuple(w for w in _SUBSCRIBE_WORDS if used.get(w)) or ("subscribe",)
+    return publish, subscribe
+
+
+def _topic_modules(code: CodeBase, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Modules whose constants name topics: those a bus call's first argument comes from
+    (``bus.publish(topics.ORDER_CREATED, ...)``, ``from app.events import ORDER``)."""
+    found: set[str] = set()
+    for source in code.files:
+        for node in source.nodes:
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in names and node.args):
+                continue
+            first = node.args[0]
+            alias = first.value.id if isinstance(first, ast.Attribute) and isinstance(first.value, ast.Name) \
+                else first.id if isinstance(first, ast.Name) else None
+            imported = source.imports.get(alias) if alias else None
+            if imported is None:
+                continue
+            module, attribute = imported
+            for dotted in ([f"{module}.{attribute}", module] if attribute else [module]):
+                target = code.module(dotted)
+                if target is not None and (isinstance(first, ast.Attribute) or attribute in target.constants):
+                    found.add(target.rel)
+                    break
+    return tuple(sorted(found))
 
 
 def _source_paths(root: Path) -> list[str]:
@@ -83,6 +133,42 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _q(text: str) -> str:
+    """A Python string literal in double quotes (the style of the code it lands in)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _packed(head: str, items: list[str], indent: str, tail: str = "", width: int = 110) -> list[str]:
+    """``head(a, b, ...),`` on one line when it fits, else the items packed on indented lines
+    between ``head(`` and ``),`` (``tail``, a comment, goes after the opening)."""
+    one = f"{indent}{head}({', '.join(items)}{',' if len(items) == 1 and head.endswith('=') else ''}),{tail}"
+    if len(one) <= width:
+        return [one]
+    lines, current = [f"{indent}{head}({tail}"], ""
+    for item in items:
+        if current and len(indent) + 4 + len(current) + len(item) + 1 > width:
+            lines.append(f"{indent}    {current.rstrip()}")
+            current = ""
+        current += item + ", "
+    lines += [f"{indent}    {current.rstrip()}", f"{indent}),"]
+    return lines
+
+
+def _tuple(head: str, items: list[str]) -> str:
+    return f"{head}({', '.join(items)}{',' if len(items) == 1 else ''})"
+
+
+def _items(items: list[str], indent: str, width: int = 110) -> list[str]:
+    """Comma-separated items packed on lines of at most ``width`` characters."""
+    lines, current = [], ""
+    for item in items:
+        if current and len(indent) + len(current) + len(item) + 1 > width:
+            lines.append(f"{indent}{current.rstrip()}")
+            current = ""
+        current += item + ", "
+    return [*lines, f"{indent}{current.rstrip()}"] if current else lines
+
+
 def _registry_text(project: str, result: ScanResult) -> str:
     publishes: dict[str, list] = defaultdict(list)
     subscribes: dict[str, list] = defaultdict(list)
@@ -92,15 +178,20 @@ def _registry_text(project: str, result: ScanResult) -> str:
     for site in result.subscribes:
         if site.topic is not None:
             subscribes[site.topic].append(site)
-    any_type = repr(FIELD_TYPES)
     lines = [
-        f'"""Event contracts of {project}: drafted by `simwire init` from the code\'s publish and subscribe',
-        "sites.  Review every TODO: field types, required fields, roles, the roles each mode requires,",
-        'lineage.  See docs/contracts.md (registry) and docs/contracts-generic.md."""',
+        f'"""Event contracts of {project}, drafted by `simwire init` from the publish and subscribe sites.',
+        "",
+        "Review every TODO: field types, required fields, role names, the roles each mode requires, lineage",
+        '(docs/contracts.md, docs/contracts-generic.md)."""',
         "",
         "from contracts.registry import Consumer, Field, Registry, Topic",
         "",
-        f"ANY = {any_type}   # TODO: narrow each field's types",
+        f"ANY = ({', '.join(_q(t) for t in FIELD_TYPES)})   # TODO: narrow each field's types",
+        "",
+        "",
+        "def fields(*required: str, optional: tuple[str, ...] = ()) -> tuple[Field, ...]:",
+        "    return (*(Field(n, ANY) for n in required), *(Field(n, ANY, required=False) for n in optional))",
+        "",
         "",
         "TOPICS = (",
     ]
@@ -115,40 +206,40 @@ def _registry_text(project: str, result: ScanResult) -> str:
         if not sites:   # published elsewhere (another service?): what the handlers read is all there is
             keys = sorted({k for s in read_by for k, _ in s.reads})
             always = set()
-        lines.append("    Topic(")
-        lines.append(f"        {topic!r},")
+        lines += ["    Topic(", f"        {_q(topic)},"]
         for site in sites:
-            shown = ", ".join(site.keys) if site.keys is not None else "(payload not readable)"
-            lines.append(f"        # published by {site.component} at {site.location}: {shown}")
+            partial = "" if site.keys is not None and set(site.keys) == set(keys) else (
+                f": {', '.join(site.keys)}" if site.keys is not None else ": payload not readable")
+            lines.append(f"        # published by {site.component} at {site.location}{partial}")
         if not sites:
             lines.append("        # TODO: nothing in the scanned code publishes this topic")
         for site in read_by:
-            reads = ", ".join(sorted({k for k, _ in site.reads})) or "(no keys read)"
             owner = site.declared_component or site.component
-            lines.append(f"        # read by {owner}.{site.handler.rpartition('.')[2]} at {site.location}: {reads}")
+            lines.append(f"        # read by {owner}.{site.handler.rpartition('.')[2]} at {site.location}")
         if unsent:
             lines.append(f"        # TODO: handlers read {', '.join(unsent)}, which no publisher sends")
-        if keys:
-            lines.append("        fields=(")
-            for key in keys:
-                required = "" if key in always else ", required=False"
-                lines.append(f"            Field({key!r}, ANY{required}),")
-            lines.append("        ),")
+        required = [_q(k) for k in keys if k in always]
+        optional = [_q(k) for k in keys if k not in always]
+        if optional:
+            one = _packed("fields=fields", [*required, _tuple("optional=", optional)], "        ")
+            lines += one if len(one) == 1 else [
+                "        fields=fields(", *_items(required, "            "),
+                *_packed("optional=", optional, "            "), "        ),"]
         else:
-            lines.append("        fields=(),")
+            lines += _packed("fields=fields", required, "        ")
         producers = sorted({s.component for s in sites})
-        lines.append(f"        producers={tuple(producers)!r},")
+        lines += _packed("producers=", [_q(p) for p in producers], "        ")
         consumers = sorted({(s.declared_component or s.component, s.role or _snake(s.declared_component or s.component))
                             for s in read_by})
-        lines.append("        consumers=(" + "".join(f"Consumer({c!r}, {r!r}), " for c, r in consumers).rstrip(", ")
-                     + ("," if len(consumers) == 1 else "") + "),   # TODO: name the roles")
-        lines.append("        required_roles={},   # TODO: {\"live\": (\"<role>\",)} for consumers that must be there")
+        lines += _packed("consumers=", [f"Consumer({_q(c)}, {_q(r)})" for c, r in consumers], "        ",
+                         "   # TODO: name the roles")
+        lines.append('        required_roles={},   # TODO: {"live": ("<role>",)} for consumers that must be there')
         lines.append("    ),")
     lines += [
         ")",
         "",
         "REGISTRY = Registry(",
-        f"    name={project!r},",
+        f"    name={_q(project)},",
         '    modes=("live",),   # TODO: every mode the system runs in',
         "    topics={topic.name: topic for topic in TOPICS},",
         "    lineage=(),   # TODO: Lineage(topic, field, table, column) for each stored field",
@@ -159,7 +250,7 @@ def _registry_text(project: str, result: ScanResult) -> str:
 
 
 def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[str, str, list[str]]], root: Path,
-                 in_pyproject: bool) -> str:
+                 in_pyproject: bool, bus: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]) -> str:
     prefix = "tool.simwire" if in_pyproject else ""
     header = f"[{prefix}]" if prefix else ""
     lines = ["# drafted by `simwire init`; see docs/contracts-generic.md for every key"]
@@ -187,8 +278,12 @@ def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[st
             lines.append('exclude = ["*rollback*", "*down*"]   # rollback files: ' + ", ".join(rollbacks))
     for directory, _, _ in migrations[1:]:
         lines.append(f"# TODO: more SQL in {directory}: add it to migrations.paths if it is schema")
-    lines += ["", f"[{prefix + '.' if prefix else ''}bus]", 'publish = ["publish"]   # TODO: your bus\'s method names',
-              'subscribe = ["subscribe"]', ""]
+    lines += ["", f"[{prefix + '.' if prefix else ''}bus]",
+              f"publish = {_toml_list(list(bus[0]))}   # TODO: check (method names seen in the code)",
+              f"subscribe = {_toml_list(list(bus[1]))}"]
+    if bus[2]:
+        lines.append(f"topic-constants = {_toml_list(list(bus[2]))}   # modules whose constants name topics")
+    lines.append("")
     if any(p.startswith("test") for p in (q.name for q in root.iterdir() if q.is_dir())):
         lines += [f"[{prefix + '.' if prefix else ''}per-path-ignores]",
                   '"tests/**" = ["static.nondeterminism-source"]', ""]
@@ -213,7 +308,9 @@ def write_draft(root: Path, result: Draft, *, force: bool = False) -> list[Path]
     if result.config_in_pyproject:
         text = config.read_text(encoding="utf-8")
         if re.search(r"^\[tool\.simwire[\].]", text, re.MULTILINE):
-            raise FileExistsError(f"{config} already has a [tool.simwire] section")
+            if not force:
+                raise FileExistsError(f"{config} already has a [tool.simwire] section (pass --force to replace it)")
+            text = _without_simwire_tables(text)
         config_text = text.rstrip("\n") + "\n\n" + result.config
     else:
         if config.exists() and not force:
@@ -222,3 +319,15 @@ def write_draft(root: Path, result: Draft, *, force: bool = False) -> list[Path]
     registry.write_text(result.registry, encoding="utf-8")
     config.write_text(config_text, encoding="utf-8")
     return [registry, config]
+
+
+def _without_simwire_tables(text: str) -> str:
+    """``text`` without its ``[tool.simwire]`` and ``[tool.simwire.*]`` tables (the other
+    tables, and the comments before them, are kept as they are)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("["):
+            skipping = re.match(r"\[tool\.simwire[\].]", line) is not None
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"

@@ -116,6 +116,13 @@ def place(violation: Violation, index: SourceIndex) -> Finding:
     """The finding for ``violation``: its file, line, enclosing symbol and fingerprint."""
     file, line = location_key(violation.location)
     in_file = bool(line) and file.endswith((".py", ".sql"))
+    if in_file and Path(file).is_absolute():
+        # Migrations are often named by absolute path; fingerprints and SARIF need the
+        # project-relative one, the same on every machine.
+        try:
+            file = Path(file).resolve().relative_to(index.root.resolve()).as_posix()
+        except ValueError:
+            pass
     symbol = index.symbol(file, line) if in_file else ""
     subject = _SITE.sub(r"\1", violation.message)
     key = "\x1f".join((violation.rule, file if in_file else "", symbol, subject))

@@ -4,7 +4,8 @@ code-review tools (GitHub code scanning among them) display inline on a pull req
 One run, one result per finding; every rule that fired is described in the tool's ``rules``
 with its ``helpUri`` into docs/rules.md; each result carries the finding's fingerprint under
 ``partialFingerprints`` so review tools track it across commits the way the baseline does.
-Locations are relative to ``%SRCROOT%``, the directory the check ran from.
+Locations are relative to ``%SRCROOT%``: the configuration file's directory (the repository
+root, where code review expects them), or ``--path`` when there is no configuration.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "simwire/v1"
 
 
-def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
+def to_sarif(findings: list[Finding], *, version: str, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The SARIF log; ``notes`` (what was not checked, e.g. no registry) become the run's
+    tool execution notifications, so a review tool shows them beside the results."""
     rule_ids = sorted({f.violation.rule for f in findings})
     index = {rule_id: position for position, rule_id in enumerate(rule_ids)}
     return {
@@ -31,6 +34,8 @@ def to_sarif(findings: list[Finding], *, version: str) -> dict[str, Any]:
                 "rules": [_rule(rule_id) for rule_id in rule_ids],
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the checked project's root"}}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
+                {"level": "note", "message": {"text": note}} for note in notes]}],
             "results": [_result(f, index[f.violation.rule]) for f in findings],
         }],
     }

@@ -18,6 +18,8 @@ The shape recognised, in one ``async def`` of a class with lock attributes
     if <test using value>: <writes X>                #   or a branch on it that writes X,
     if <test using value>: await self.m(...)         #   also through a method that writes X
 
+The read may also happen in a getter of the same class that returns the state from inside
+the lock (``value = await self._position(symbol)``): the lock is released when it returns.
 An act inside the same lock again (re-acquired) is not reported: re-checking is the fix.
 """
 
@@ -49,11 +51,14 @@ def check_then_act_violations(code: CodeBase) -> list[Violation]:
 def _in_method(code: CodeBase, source: SourceFile, cls: ast.ClassDef, method: ast.AsyncFunctionDef,
                locks: frozenset[str]) -> list[Violation]:
     found = []
+    candidates: list[tuple[ast.stmt, list[str], list[tuple[str, set[str], ast.stmt]]]] = []
     for block in (n for n in ast.walk(method) if isinstance(n, ast.AsyncWith | ast.With)):
         held = [name for item in block.items if (name := _self_attr(item.context_expr)) in locks]
-        if not held:
-            continue
-        for name, attrs, read_at in _reads_under(block, locks):
+        if held:
+            candidates.append((block, held, _reads_under(block, locks)))
+    candidates.extend(_reads_through_getters(cls, method, locks))
+    for block, held, reads in candidates:
+        for name, attrs, read_at in reads:
             act = _first_act(code, source, cls, method, block, held, name, attrs)
             if act is None:
                 continue
@@ -65,26 +70,55 @@ def _in_method(code: CodeBase, source: SourceFile, cls: ast.ClassDef, method: as
                 location=source.where(read_at),
                 expected=f"the act on self.{written} inside the same `async with self.{held[0]}:` as the read "
                          f"(or re-read it under the lock)",
-                seen=f"read at line {read_at.lineno}, lock released at line {block.end_lineno}, acted on at "
+                seen=f"read at line {read_at.lineno}, lock released at line {block.end_lineno or block.lineno}, "
+                     f"acted on at "
                      f"line {where}",
                 lock=held[0], attribute=written,
             ))
     return found
 
 
+def _reads_through_getters(cls: ast.ClassDef, method: FunctionNode, locks: frozenset[str],
+                           ) -> list[tuple[ast.stmt, list[str], list[tuple[str, set[str], ast.stmt]]]]:
+    """``value = await self.get_x(...)`` where ``get_x`` returns state of self from inside one of
+    its locks: the read happened under that lock, which was released when ``get_x`` returned."""
+    found = []
+    for stmt in ast.walk(method):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        value = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+        callee = _self_attr(value.func) if isinstance(value, ast.Call) else None
+        getter = next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == callee), None)
+        if getter is None or getter is method:
+            continue
+        for block in (n for n in ast.walk(getter) if isinstance(n, ast.AsyncWith | ast.With)):
+            held = [name for item in block.items if (name := _self_attr(item.context_expr)) in locks]
+            attrs = {a for r in ast.walk(block) if isinstance(r, ast.Return) and r.value is not None
+                     for n in ast.walk(r.value) if (a := _self_attr(n)) is not None and a not in locks}
+            if held and attrs:
+                found.append((stmt, held, [(stmt.targets[0].id, attrs, stmt)]))
+                break
+    return found
+
+
 def _reads_under(block: ast.With | ast.AsyncWith, locks: frozenset[str]) -> list[tuple[str, set[str], ast.stmt]]:
-    """``name = <expr reading self.X>`` directly in the lock block: (name, {X}, statement)."""
+    """``name = <expr reading self.X>`` in the lock block: (name, {X}, statement).  State the
+    block also replaces after reading it (``batch = self._pending; self._pending = []``) was
+    taken, not checked: what is done with it later no longer races with other tasks."""
     reads = []
     for stmt in ast.walk(block):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             attrs = {a for n in ast.walk(stmt.value) if (a := _self_attr(n)) is not None and a not in locks}
-            if attrs:
-                reads.append((stmt.targets[0].id, attrs, stmt))
+            taken = {a for n in ast.walk(block) if getattr(n, "lineno", 0) > stmt.lineno and (
+                isinstance(n, ast.Assign) or (isinstance(n, ast.Call) and _callee(n) == "clear"))
+                for a in _written(n)}
+            if attrs - taken:
+                reads.append((stmt.targets[0].id, attrs - taken, stmt))
     return reads
 
 
 def _first_act(code: CodeBase, source: SourceFile, cls: ast.ClassDef, method: FunctionNode,
-               block: ast.With | ast.AsyncWith, held: list[str], name: str,
+               block: ast.stmt, held: list[str], name: str,
                attrs: set[str]) -> tuple[int, str] | None:
     """The first statement after ``block`` that acts on ``name`` once an await has passed."""
     end = block.end_lineno or block.lineno
@@ -166,6 +200,10 @@ def _written(node: ast.AST) -> set[str]:
 def _takes(method: FunctionNode, held: list[str]) -> bool:
     return any(isinstance(n, ast.With | ast.AsyncWith) and any(_self_attr(i.context_expr) in held for i in n.items)
                for n in ast.walk(method))
+
+
+def _callee(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
 
 
 def _suspends(node: ast.AST) -> bool:

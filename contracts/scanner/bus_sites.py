@@ -53,6 +53,10 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
         if _loop_rows(resolver, source, call) == [] and _bound_by_loop(source, call, topic_expr):
             relays = True
             continue
+        forwarded = _forwarding_sites(code, resolver, source, call, topic_expr, payload)
+        if forwarded:
+            sites.extend(forwarded)
+            continue
         keys = resolver.keys(source, payload) if payload is not None else None
         for component in code.concrete(source.component(call)):
             sites.append(_publish_site(source, call, component, resolver.string(source, topic_expr),
@@ -60,6 +64,40 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
     if relays:
         sites.extend(_event_tuples(code, resolver))
     return by_location(sites)
+
+
+def _forwarding_sites(code: CodeBase, resolver: Resolver, source: SourceFile, call: ast.Call,
+                      topic_expr: ast.expr, payload: ast.expr | None) -> list[PublishSite]:
+    """A publish wrapper (``async def _emit(self, topic, data): await self.bus.publish(topic,
+    data)``): the topic is one of its parameters, so each call of the wrapper that the scanner
+    can resolve (``self._emit``, a module function, a method of a receiver of known class) is
+    the publish site, with the topic and payload passed there.  Empty when the topic is not a
+    parameter or nothing calls the wrapper."""
+    function = source.enclosing_function(call)
+    if function is None or not isinstance(topic_expr, ast.Name):
+        return []
+    params = parameters(function)
+    if topic_expr.id not in params or local_assignment(function, topic_expr.id, call.lineno) is not None:
+        return []
+    payload_param = payload.id if isinstance(payload, ast.Name) and payload.id in params \
+        and local_assignment(function, payload.id, call.lineno) is None else None
+    sites = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic_arg = _argument(caller, params.index(topic_expr.id), topic_expr.id)
+        if topic_arg is None:
+            continue
+        if payload_param is not None:
+            payload_arg = _argument(caller, params.index(payload_param), payload_param)
+            keys = resolver.keys(caller_source, payload_arg) if payload_arg is not None else None
+        else:
+            keys = resolver.keys(source, payload) if payload is not None else None
+        for component in code.concrete(caller_source.component(caller)):
+            sites.append(_publish_site(caller_source, caller, component, resolver.string(caller_source, topic_arg),
+                                       topic_arg, keys))
+    return sites
 
 
 def _publish_site(source: SourceFile, node: ast.AST, component: str, topic: str | None,
@@ -119,34 +157,62 @@ def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) 
     :func:`contracts.scanner.crosscheck.resolve_roles`), so code that names neither is read
     as it is."""
     sites = [*_decorator_sites(code, resolver, names)]
+    calls = []
     for source, call in _method_calls(code, names):
         topic_arg = _argument(call, 0, "topic")
         handler_arg = _argument(call, 1, "handler")
-        if topic_arg is None or handler_arg is None:
-            continue
-        component_arg = _argument(call, None, "component")
-        role = _argument(call, None, "role")
+        if topic_arg is not None and handler_arg is not None:
+            calls.extend(_forwarded(code, source, call, topic_arg, handler_arg)
+                         or [(source, call, topic_arg, handler_arg, source, call)])
+    for source, call, topic_arg, handler_arg, named_in, named_at in calls:
+        component_arg = _argument(named_at, None, "component")
+        role = _argument(named_at, None, "role")
+        role_name = resolver.string(named_in, role) if role is not None else None
         for row, bound in _loop_rows(resolver, source, call) or [(call, {})]:
             topic_expr = _substitute(topic_arg, bound)
             handler = _substitute(handler_arg, bound)
             target = code.definition(source, handler, call)
             reads = _sorted_reads(_handler_reads(code, *target)) if target else ()
             for component in code.concrete(source.component(call)):
-                declared = (_declared(resolver, source, component_arg, component) if component_arg is not None
+                declared = (_declared(resolver, named_in, component_arg, component) if component_arg is not None
                             else _handler_owner(code, source, handler, call, component, target))
                 sites.append(SubscribeSite(
                     location=source.where(row),
                     component=component,
                     topic=resolver.string(source, topic_expr),
                     topic_expr=ast.unparse(topic_expr),
-                    role=resolver.string(source, role) if role is not None else None,
+                    role=role_name,
                     declared_component=declared,
                     handler=ast.unparse(handler),
                     reads=reads,
-                    unreadable_name=_unreadable(component_arg, declared, role, resolver.string(source, role)
-                                                if role is not None else None),
+                    unreadable_name=_unreadable(component_arg, declared, role, role_name),
                 ))
     return by_location(sites)
+
+
+def _forwarded(code: CodeBase, source: SourceFile, call: ast.Call, topic_arg: ast.expr, handler_arg: ast.expr,
+               ) -> list[tuple[SourceFile, ast.Call, ast.expr, ast.expr, SourceFile, ast.Call]]:
+    """A subscribe wrapper (``def _on(self, topic, handler): self.bus.subscribe(topic,
+    handler)``): each resolvable call of it subscribes, with its own topic and handler
+    (component and role keywords stay those of the inner call)."""
+    function = source.enclosing_function(call)
+    if function is None:
+        return []
+    params = parameters(function)
+    names = [a.id for a in (topic_arg, handler_arg) if isinstance(a, ast.Name)]
+    if len(names) != 2 or any(n not in params or local_assignment(function, n, call.lineno) is not None
+                              for n in names):
+        return []
+    found = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic = _argument(caller, params.index(names[0]), names[0])
+        handler = _argument(caller, params.index(names[1]), names[1])
+        if topic is not None and handler is not None:
+            found.append((caller_source, caller, topic, handler, source, call))
+    return found
 
 
 def _sorted_reads(reads: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

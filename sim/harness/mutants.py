@@ -245,6 +245,8 @@ def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Pa
         command += ["--target", target]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(code_dir)]
+        if "--registry" not in probe.args:   # a copied tree is no longer `system`: name its registry
+            command += ["--registry", "contracts.registry.trading:REGISTRY"]
         for caller in callers:
             command += ["--callers", str(caller)]
     if probe.kind == "explore":

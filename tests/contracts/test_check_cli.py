@@ -37,7 +37,8 @@ def test_warnings_alone_exit_0(tmp_path, capsys) -> None:
     code.mkdir()
     (code / "mod.py").write_text("async def f(conn, q):\n    await conn.fetch(q.text)\n")
     assert main(["check", "--path", str(code), "--registry", str(registry), "--migrations", str(MIGRATIONS)]) == 0
-    assert "[static.sql-unresolved]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[static.sql-unresolved]" in out and "docs:     https://" in out and "rules.md#staticsql-unresolved" in out
 
 
 @pytest.mark.parametrize(("argv", "message"), [

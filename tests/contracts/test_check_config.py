@@ -144,6 +144,7 @@ def test_simwire_toml_takes_top_level_keys(tmp_path) -> None:
     ('[tool.simwire]\npaths = "app"\nselect = [1]\n', "select must be a list of strings"),
     ('[tool.simwire.migrations]\ndialect = "oracle"\n', "migrations.dialect = 'oracle'"),
     ('[tool.simwire]\npaths = [\n', "not valid TOML"),
+    ('tool.simwire = 1\n', "tool.simwire must be a table"),
 ])
 def test_bad_configuration_is_a_usage_error_naming_file_and_key(tmp_path, capsys, text, message) -> None:
     (tmp_path / "pyproject.toml").write_text(text)
@@ -272,6 +273,8 @@ def test_sarif_output_links_every_rule_to_its_documentation(tmp_path, capsys) ->
     assert last["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app/orders.py"
     assert last["locations"][0]["physicalLocation"]["region"]["startLine"] == 22
     assert len(last["partialFingerprints"]["simwire/v1"]) == 16
+    notes = [n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"]]
+    assert any("only registry-independent rules ran" in note for note in notes)
 
 
 def test_repository_default_is_unchanged(capsys) -> None:
@@ -279,3 +282,50 @@ def test_repository_default_is_unchanged(capsys) -> None:
     assert main(["check", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["registry"] == "trading" and report["violations"] == []
+
+
+def test_two_projects_with_same_named_registry_modules_in_one_process(tmp_path, capsys) -> None:
+    first = project(tmp_path / "one", extra='registry = "simwire_registry:REGISTRY"\n',
+                    files={"simwire_registry.py": REGISTRY})
+    second = project(tmp_path / "two", extra='registry = "simwire_registry:REGISTRY"\n',
+                     files={"simwire_registry.py": REGISTRY.replace('name="shop"', 'name="other"')})
+    for root, name in ((first, "shop"), (second, "other")):
+        run_json(capsys, "--path", str(root / "app"))
+        _, report = run_json(capsys, "--path", str(root / "app"))
+        assert report["registry"] == name
+
+
+def test_select_and_ignore_filter_rules(tmp_path, capsys) -> None:
+    root = project(tmp_path, extra='select = ["static"]\n'
+                                   'ignore = ["static.unawaited-async", "static.topic-never-published"]\n')
+    code, report = run_json(capsys, "--path", str(root / "app"))
+    assert code == 1
+    assert found(report) == [("static.handler-reads-unpublished", "app/orders.py:22")]
+    assert report["waived"]["configured"] == 3
+
+
+def test_a_registry_module_that_raises_is_a_usage_error(tmp_path, capsys) -> None:
+    root = project(tmp_path, extra='registry = "shop_contracts:REGISTRY"\n',
+                   files={"shop_contracts.py": "REGISTRY = undefined_name\n"})
+    assert main(["check", "--path", str(root / "app")]) == 2
+    err = capsys.readouterr().err
+    assert "loading it raised NameError" in err and "Traceback" not in err
+
+
+def test_naming_this_repositorys_system_keeps_the_trading_registry(capsys) -> None:
+    from tests.contracts.helpers import REPO
+
+    code, report = run_json(capsys, "--path", str(REPO / "system"))
+    assert (code, report["registry"], report["violations"]) == (0, "trading", [])
+
+
+def test_findings_in_migrations_are_fingerprinted_by_project_relative_path(tmp_path) -> None:
+    from contracts.findings import SourceIndex, place
+    from contracts.rules import violation
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "001_a.sql").write_text("CREATE TABLE t (x INT);\n")
+    index = SourceIndex(tmp_path)
+    absolute = place(violation("schema.migration-error", "bad", location=f"{tmp_path / 'm' / '001_a.sql'}:1"), index)
+    relative = place(violation("schema.migration-error", "bad", location="m/001_a.sql:1"), index)
+    assert (absolute.file, absolute.fingerprint) == ("m/001_a.sql", relative.fingerprint)

@@ -90,3 +90,18 @@ def test_a_narrowed_lock_in_the_real_order_manager_is_check_then_act(tmp_path) -
     report = check(root, load_registry(), callers=(REPO / "sim",))
     assert [(v.rule, v.location, v.details["attribute"]) for v in report.violations] == [
         ("static.check-then-act", f"orders/base.py:{read_line}", "_open")]
+
+
+def test_a_missing_await_through_a_typed_local_in_the_real_controller(tmp_path) -> None:
+    """Issue 11: ``controller = self.session(id)`` is an ExecutionController by the method's
+    return annotation, so ``controller.stop()`` without await is found statically."""
+    root = tmp_path / "copy_of_system"
+    shutil.copytree(REPO / "system", root, ignore=shutil.ignore_patterns("__pycache__"))
+    unified = root / "controllers" / "unified.py"
+    old = "        controller = self.session(session_id)\n        await controller.stop()\n"
+    assert unified.read_text().count(old) == 1, "system/controllers/unified.py changed: update this test"
+    unified.write_text(unified.read_text().replace(old, old.replace("await controller.stop()", "controller.stop()")))
+    line = unified.read_text().splitlines().index("        controller.stop()") + 1
+    report = check(root, load_registry(), callers=(REPO / "sim",))
+    assert [(v.rule, v.location) for v in report.violations] == [
+        ("static.unawaited-async", f"controllers/unified.py:{line}")]

@@ -23,11 +23,12 @@ def test_init_drafts_registry_and_config_from_the_sites(tmp_path, capsys) -> Non
     root = make(tmp_path)
     assert main(["init", "--path", str(root)]) == 0
     registry = (root / "simwire_registry.py").read_text()
-    assert "# published by OrderBook at app/orders.py:19: order_id, qty, side, venue" in registry
+    assert "# published by OrderBook at app/orders.py:19\n" in registry
+    assert "# read by OrderBook._on_placed at app/orders.py:13\n" in registry
     assert "# TODO: handlers read price, which no publisher sends" in registry
-    assert "Field('price'" not in registry   # declaring it would hide the defect
-    assert "Field('last', ANY, required=False)" in registry   # 'price' topic: only read, published elsewhere
-    assert "consumers=(Consumer('OrderBook', 'order_book'),)" in registry
+    assert 'fields=fields("order_id", "qty", "side", "venue"),' in registry   # not 'price': that would hide it
+    assert 'fields=fields(optional=("last",)),' in registry   # 'price' topic: only read, published elsewhere
+    assert 'consumers=(Consumer("OrderBook", "order_book"),),' in registry
     config = (root / "pyproject.toml").read_text()
     assert config.startswith('[project]\nname = "shop"\n')
     for line in ('[tool.simwire]', 'paths = ["app"]', 'registry = "simwire_registry:REGISTRY"',
@@ -63,4 +64,56 @@ def test_init_refuses_a_pyproject_that_already_has_the_section(tmp_path, capsys)
     (root / "pyproject.toml").write_text('[tool.simwire]\npaths = ["app"]\n')
     assert main(["init", "--path", str(root)]) == 2
     assert "already has a [tool.simwire] section" in capsys.readouterr().err
+    assert main(["init", "--path", str(root), "--force"]) == 0
+    text = (root / "pyproject.toml").read_text()
+    assert text.count("[tool.simwire]") == 1 and "drafted by `simwire init`" in text
     assert main(["init", "--path", str(tmp_path / "missing")]) == 2
+
+
+def test_init_reads_the_bus_method_names_the_code_uses(tmp_path, capsys) -> None:
+    root = write(tmp_path / "relay", {"relay/app.py": """
+        async def on_msg(msg):
+            return msg["body"]
+
+        async def main(bus):
+            bus.on("msg", on_msg)
+            await bus.emit("msg", {"body": 1})
+    """})
+    assert main(["init", "--path", str(root)]) == 0
+    config = (root / "simwire.toml").read_text()
+    assert 'publish = ["emit"]' in config and 'subscribe = ["on"]' in config
+    registry = (root / "simwire_registry.py").read_text()
+    assert "# published by module:relay.app at relay/app.py:6\n" in registry
+    capsys.readouterr()
+    assert main(["check", "--path", str(root), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["violations"] == []
+
+
+def test_the_drafted_registry_is_clean_python(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    root = make(tmp_path)
+    assert main(["init", "--path", str(root)]) == 0
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "120",
+                           "--select", "E,F,W,I", str(root / "simwire_registry.py")], capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout
+
+
+def test_init_on_a_copy_of_the_trading_system_drafts_what_the_registry_says(tmp_path, capsys) -> None:
+    """The draft of system/ finds every topic of the hand-written trading registry, with the
+    topic constants module, the relayed event tuples and the roles the code names."""
+    import shutil
+
+    from contracts.registry import load_registry
+    from tests.contracts.helpers import REPO
+
+    shutil.copytree(REPO / "system", tmp_path / "system", ignore=shutil.ignore_patterns("__pycache__"))
+    assert main(["init", "--path", str(tmp_path)]) == 0
+    config = (tmp_path / "simwire.toml").read_text()
+    assert 'topic-constants = ["system/topics.py"]' in config and 'paths = ["system/migrations"]' in config
+    drafted = load_registry(str(tmp_path / "simwire_registry.py"))
+    trading = load_registry()
+    assert set(drafted.topics) == set(trading.topics)
+    for name, topic in trading.topics.items():
+        assert {c.role for c in topic.consumers} <= {c.role for c in drafted.topics[name].consumers}, name

@@ -253,6 +253,10 @@ ATOMIC = """
         def _store(self, symbol, position):
             self._positions[symbol] = position
 
+        async def _get(self, symbol):
+            async with self._lock:
+                return self._positions.get(symbol)
+
         async def open(self, symbol):
             <body>
 """
@@ -261,12 +265,12 @@ ATOMIC = """
 @pytest.mark.parametrize(("body", "expected"), [
     # narrowed: the check under the lock, the act after an await outside it
     ("async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
-     "if position is None:\n    self._positions[symbol] = 1", ["mod.py:18"]),
+     "if position is None:\n    self._positions[symbol] = 1", ["mod.py:22"]),
     # lost update through a helper that writes the same state
     ("async with self._lock:\n    position = self._positions.get(symbol)\n"
-     "if position is None:\n    await self._log(symbol)\n    self._store(symbol, 1)", ["mod.py:18"]),
+     "if position is None:\n    await self._log(symbol)\n    self._store(symbol, 1)", ["mod.py:22"]),
     ("async with self._lock:\n    balance = self._balance\nawait self._log(symbol)\nself._balance = balance - 1",
-     ["mod.py:18"]),
+     ["mod.py:22"]),
     # correct: read and act under one lock
     ("async with self._lock:\n    position = self._positions.get(symbol)\n    await self._log(symbol)\n"
      "    if position is None:\n        self._positions[symbol] = 1", []),
@@ -279,9 +283,200 @@ ATOMIC = """
      "        self._positions[symbol] = 1", []),
     # the value is only reported, not acted on
     ("async with self._lock:\n    count = len(self._positions)\nawait self._log(count)", []),
+    # read through a getter that takes the lock, acted on after an await
+    ("position = await self._get(symbol)\nawait self._log(symbol)\nif position is None:\n"
+     "    self._positions[symbol] = 1", ["mod.py:21"]),
+    ("position = await self._get(symbol)\nif position is None:\n    self._positions[symbol] = 1", []),
+    # taken, not checked: the drained state is no longer shared
+    ("async with self._lock:\n    batch = self._positions\n    self._positions = {}\nawait self._log(batch)\n"
+     "self._store(symbol, batch)", []),
 ])
 def test_check_then_act_across_an_await(tmp_path, body, expected) -> None:
     from tests.contracts.test_scanner import fill
 
     result = scan(code(tmp_path, mod=fill(ATOMIC, body=body)))
     assert [v.location for v in result.violations if v.rule == "static.check-then-act"] == expected
+
+
+def test_a_publish_wrapper_makes_its_callers_the_publish_sites(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Events:
+            def __init__(self, bus):
+                self.bus = bus
+
+            async def emit(self, event_type, data):
+                await self.bus.publish(event_type, data)
+
+        class Orders:
+            def __init__(self, events: Events):
+                self.events = events
+
+            async def _publish_event(self, topic, payload):
+                await self.events.bus.publish(topic, payload)
+
+            async def place(self):
+                await self._publish_event("order_created", {"order_id": 1})
+                await self.events.emit("order_filled", {"order_id": 1, "price": 2.0})
+    """))
+    assert [(p.location, p.component, p.topic, p.keys) for p in result.publishes] == [
+        ("mod.py:17", "Orders", "order_created", ("order_id",)),
+        ("mod.py:18", "Orders", "order_filled", ("order_id", "price")),
+    ]
+    assert rules(result) == []
+
+
+def test_receivers_built_by_a_library_are_not_judged_by_the_trees_names(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        import httpx
+        import asyncpg
+        from app_local import Local
+
+        class Session:
+            async def close(self):
+                pass
+
+            async def acquire(self):
+                pass
+
+        class Client:
+            def __init__(self, local: Local):
+                self.http = httpx.Client()
+                self.local = local
+
+            async def start(self):
+                self.pool = await asyncpg.create_pool("dsn")
+
+            def stop(self):
+                self.http.close()
+                self.pool.acquire()
+                self.local.close()
+    """, app_local="class Local:\n    async def close(self):\n        pass\n"))
+    assert [(v.location, v.details["function"]) for v in result.violations
+            if v.rule == "static.unawaited-async"] == [("mod.py:24", "close")]
+
+
+def test_factories_type_their_results_by_return_annotation_without_looping(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Manager:
+            async def stop(self):
+                pass
+
+        class Container:
+            def create_manager(self) -> "Manager":
+                return Manager()
+
+            async def create_other(self) -> Manager | None:
+                return None
+
+        class A:
+            def __init__(self, container: Container):
+                self.container = container
+                self.a = self.b.make()
+                self.b = self.a.make()
+
+            async def run(self):
+                manager = self.container.create_manager()
+                manager.stop()
+                other = await self.container.create_other()
+                other.stop()
+                self.a.stop()   # untyped (the two attributes chase each other): judged by name
+    """))
+    assert [(v.location, v.details["function"]) for v in result.violations] == [
+        ("mod.py:21", "stop"), ("mod.py:23", "stop"), ("mod.py:24", "stop")]
+
+
+def test_virtual_environments_and_hidden_directories_are_not_scanned(tmp_path) -> None:
+    code(tmp_path, app__mod='async def f(bus):\n    await bus.publish("t", {})\n', env__lib__broken="def broken(:\n")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / ".hidden").mkdir(exist_ok=True)
+    (tmp_path / ".hidden" / "broken.py").write_text("def broken(:\n")
+    result = scan(tmp_path)
+    assert (result.files, rules(result), [p.location for p in result.publishes]) == (1, [], ["app/mod.py:2"])
+
+
+def test_a_coroutine_handed_over_as_data_is_still_unawaited(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        import asyncio
+
+        class Signals:
+            async def build(self):
+                return {"a": 1}
+
+            def _remember(self, value):
+                print("built", value)
+
+            def _spawn(self, coro):
+                return asyncio.ensure_future(coro)
+
+            async def run(self, conn):
+                await self.bus.publish("signal", self.build())
+                await conn.execute("INSERT INTO t (a) VALUES ($1)", self.build())
+                self._remember(self.build())
+                self._spawn(self.build())
+    """))
+    assert [v.location for v in result.violations if v.rule == "static.unawaited-async"] == [
+        "mod.py:15", "mod.py:16", "mod.py:17"]
+
+
+def test_a_subscribe_wrapper_makes_its_callers_the_subscribe_sites(tmp_path) -> None:
+    result = scan(code(tmp_path, mod="""
+        class Base:
+            async def _listen(self, topic, handler):
+                await self.bus.subscribe(topic, handler)
+
+        class Engine(Base):
+            async def start(self):
+                for topic, handler in (("a", self._on_a), ("b", self._on_b)):
+                    await self._listen(topic, handler)
+                await self._listen("c", self._on_a)
+
+            async def _on_a(self, data):
+                return data["x"]
+
+            async def _on_b(self, data):
+                return data["y"]
+    """))
+    assert [(s.location, s.component, s.topic, s.declared_component, [k for k, _ in s.reads])
+            for s in result.subscribes] == [
+        ("mod.py:8", "Engine", "a", "Engine", ["x"]), ("mod.py:8", "Engine", "b", "Engine", ["y"]),
+        ("mod.py:10", "Engine", "c", "Engine", ["x"])]
+
+
+def test_functions_of_an_imported_module_are_resolved(tmp_path) -> None:
+    result = scan(code(tmp_path, pkg____init__="", pkg__helpers="""
+        async def notify(bus):
+            await bus.publish("done", {"ok": True})
+
+        def payload(x):
+            return {"x": x, "kind": "k"}
+    """, pkg__main="""
+        from pkg import helpers
+
+        async def run(bus):
+            helpers.notify(bus)
+            await bus.publish("t", helpers.payload(1))
+    """))
+    assert [(v.rule, v.location) for v in result.violations] == [("static.unawaited-async", "pkg/main.py:5")]
+    assert [(p.topic, p.keys) for p in result.publishes] == [("done", ("ok",)), ("t", ("kind", "x"))]
+
+
+def test_a_package_module_named_like_the_standard_library_does_not_shadow_it(tmp_path) -> None:
+    result = scan(code(tmp_path, pkg____init__="", pkg__socket="""
+        class SocketType:
+            async def bind(self, address):
+                pass
+
+        def socket() -> SocketType:
+            return SocketType()
+    """, pkg__server="""
+        import socket
+
+        from pkg import socket as tsocket
+
+        async def serve():
+            plain = socket.socket()
+            plain.bind(("", 0))
+            ours = tsocket.socket()
+            ours.bind(("", 0))
+    """), ports=("**",))
+    assert [(v.rule, v.location) for v in result.violations] == [("static.unawaited-async", "pkg/server.py:10")]

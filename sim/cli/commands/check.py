@@ -13,7 +13,7 @@ import importlib.util
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
                     "2 usage errors. Rule ids are listed in docs/rules.md.",
     )
     add_target_options(parser)
-    parser.add_argument("--migrations", type=Path, default=None,
+    parser.add_argument("--migrations", type=Path, default=None, metavar="DIR",
                         help="directory of NNN_name.sql migrations (default: [tool.simwire.migrations] paths, "
                              "else <path>/migrations when it exists)")
     parser.add_argument("--format", choices=FORMATS, default=None,
@@ -82,8 +82,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
                              "only registry-independent rules run)")
     parser.add_argument("--callers", type=Path, action="append", default=None, metavar="DIR",
                         help="entry-point code outside --path whose calls to create_* factories count as "
-                             "calls (repeatable; default with no --path: the `sim` package, which starts "
-                             "the trading system)")
+                             "calls (repeatable; default: `callers` of [tool.simwire]; in this repository "
+                             "the `sim` package, which starts the trading system)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="a pyproject.toml with [tool.simwire], or a simwire.toml (default: found by walking "
                              "up from --path or the current directory)")
@@ -107,7 +107,7 @@ def resolve_target(args: argparse.Namespace, command: str) -> Target | None:
             if not _inside(args.path, root):
                 _usage(command, f"--path {args.path}: outside the project of {config.source}")
                 return None
-            config = Config(**{**vars(config), "paths": (args.path.resolve(),)})
+            config = replace(config, paths=(args.path.resolve(),))
         missing = [str(p) for p in config.paths if not p.exists()]
         if missing:
             _usage(command, f"{config.source}: paths {', '.join(missing)} do not exist")
@@ -117,7 +117,10 @@ def resolve_target(args: argparse.Namespace, command: str) -> Target | None:
         if root is None or not root.is_dir():
             _usage(command, f"--path {root}: not a directory")
             return None
-    in_repository = not configured and args.path is None
+    # This repository's own system (no configuration, `--path` absent or naming the installed
+    # `system` package) keeps its defaults: the trading registry and `sim` as the caller.
+    system = package_path("system")
+    in_repository = not configured and (args.path is None or (system is not None and _same(args.path, system)))
     callers = args.callers if args.callers is not None else list(config.callers)
     if not callers and in_repository:
         callers = [p for p in (package_path("sim"),) if p is not None]
@@ -141,13 +144,36 @@ def resolve_target(args: argparse.Namespace, command: str) -> Target | None:
 def _load_registry(spec: str | None, project: Path | None) -> Registry:
     """Load the registry; a ``module:attr`` of the project is imported from the project's
     directory, as ``python -m`` would from there."""
-    if project is None:
-        return load_registry(spec)
-    sys.path.insert(0, str(project))
+    if project is not None and spec is not None:
+        spec = _project_file_spec(spec, project)
+        sys.path.insert(0, str(project))
     try:
         return load_registry(spec)
+    except RegistryError:
+        raise
+    except Exception as error:   # the user's module itself failed: say where, not a traceback
+        raise RegistryError(f"registry spec {spec!r}: loading it raised {type(error).__name__}: {error}") from error
     finally:
-        sys.path.remove(str(project))
+        if project is not None and spec is not None:
+            sys.path.remove(str(project))
+
+
+def _project_file_spec(spec: str, project: Path) -> str:
+    """``pkg.mod:NAME`` of the project as ``<project>/pkg/mod.py:NAME``: loaded from its file,
+    so two projects checked in one process (tests, a monorepo) that both call their registry
+    module ``simwire_registry`` do not share the first one imported."""
+    module, sep, name = spec.partition(":")
+    if module.endswith(".py") or "/" in module:
+        return spec
+    base = project.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return f"{candidate}{sep}{name}"
+    return spec
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -204,16 +230,19 @@ def main(args: argparse.Namespace) -> int:
     elif fmt == "sarif":
         from contracts.sarif import to_sarif
 
-        print(json.dumps(to_sarif(list(report.findings), version=_version()), indent=2))
+        print(json.dumps(to_sarif(list(report.findings), version=_version(), notes=report.notes), indent=2))
     else:
         _print_text(report, target)
     return 1 if report.errors else 0
 
 
 def _print_text(report: Any, target: Target) -> None:
-    from sim.cli.report import console, print_violations
+    from contracts.rules import help_uri
+    from sim.cli.report import console
 
-    print_violations(report.violations)
+    for violation in report.violations:
+        style = "red" if str(violation.severity) == "error" else "yellow"
+        console.print(f"{violation.render()}\n  docs:     {help_uri(violation.rule)}\n", style=style, markup=False)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     waived = report.waived
