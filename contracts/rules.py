@@ -39,6 +39,7 @@ _SCHEMA = "schema model (`simwire check`)"
 _MONITOR = "runtime monitor (`simwire run`, pytest plugin)"
 _KERNEL = "simulation kernel (`simwire run`)"
 _ORACLE = "end-of-run oracle (`simwire run`)"
+_MODEL = "reference model (`simwire run`)"
 _LIVE = "live schema check (`simwire run --db`, tests/real)"
 
 RULES: tuple[Rule, ...] = (
@@ -349,6 +350,62 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
          "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
          "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
+    # -- the liveness phase (sim/harness/liveness.py) -----------------------------------------
+    Rule("oracle.liveness-task-ended", E, _ORACLE,
+         "A task running when the sessions started (listener, sync loop, feed) ended before the sessions stopped.",
+         "A component that silently stopped works no more, even if the final resync repairs the end state.",
+         "a run: the private stream listener returns on a dropped connection instead of reconnecting"),
+    Rule("oracle.liveness-order-unknown", E, _ORACLE,
+         "An order the exchange completed is not FILLED locally the resync interval plus slack later, "
+         "with faults off.",
+         "The system trades on a book without that fill: its exit is never placed, its risk is unmanaged.",
+         "a run: the periodic resync loop returns after its first pass and a deal push was lost"),
+    Rule("oracle.liveness-order-stuck", E, _ORACLE,
+         "A local order is still working the liveness bound after faults were switched off.",
+         "A market order that never settles blocks its strategy (close_pending) for the rest of the session.",
+         "a run: a submission whose reply was lost, never looked up again"),
+    Rule("oracle.liveness-wal", E, _ORACLE,
+         "The simulated database's WAL was not applied within its bound after the system stopped.",
+         "Acknowledged writes that never become visible are lost writes.",
+         "a run: a WAL lag longer than the bound"),
+    # -- the reference model (sim/harness/model/) ----------------------------------------------
+    Rule("oracle.model-indicator", E, _MODEL,
+         "An indicator value a signal or an indicator.updated reports differs from its documented definition "
+         "recomputed naively over the recorded ticks.",
+         "Events, tables and order manager all agree on a wrong value, so only an independent model sees it.",
+         "a run: the VWAP window keeps one tick too many (`<` instead of `<=` when expiring)"),
+    Rule("oracle.model-signal-chain", E, _MODEL,
+         "A signal breaks its (strategy, symbol) cycle: S1, then Z1 within signal_timeout of event time or a "
+         "CANCEL at the first update after it, then E1/ZE1, each referring to its own S1; conditions, size, "
+         "exit reasons and cooldown as configured.",
+         "State shared across symbols or strategies, or an expiry on the wrong clock, trades (or never trades) "
+         "while every record stays consistent.",
+         "a run: expires_at from the wall clock, so every S1 of a backtest is cancelled at its next tick"),
+    Rule("oracle.model-signals", E, _MODEL,
+         "The published signals of a (strategy, symbol) differ from its documented cycle replayed over every "
+         "reported indicator update (a signal missing, extra, of another type or at another time).",
+         "A strategy that silently never enters, or cancels every entry, leaves nothing wrong to look at: only "
+         "what should have happened shows it.",
+         "a run: the take-profit exit compares against twice the configured level, so it fires late or never"),
+    Rule("oracle.model-fill-price", E, _MODEL,
+         "A fill price lies outside the symbol's own market prices between the order and the fill, moved by the "
+         "declared slippage.",
+         "The PnL is fiction: a fill at another symbol's price or a stale price books money that never existed.",
+         "a run: a paper order filled at the last price of another symbol"),
+    Rule("oracle.model-fee", E, _MODEL, "A commission is not filled_price x filled_quantity x fee_rate.",
+         "Fees on the quoted price (or double fees) skew every balance, consistently everywhere.",
+         "a run: commission = order.price * quantity * fee_rate"),
+    Rule("oracle.model-position", E, _MODEL,
+         "A position event differs from the book rebuilt from fills, one position per (strategy, symbol).",
+         "An entry merged into another strategy's position, or a fill that changed nothing, corrupts exits.",
+         "a run: strategy B's entry added to strategy A's open position on the same symbol"),
+    Rule("oracle.model-unrealized-pnl", E, _MODEL,
+         "A position update's unrealized PnL is not side x (market price - entry) x quantity.",
+         "Risk and dashboards read it mid-session; the end state hides it once positions close.",
+         "a run: SHORT marks computed as (price - entry) x quantity"),
+    Rule("oracle.model-balance", E, _MODEL, "The balance (initial + realized PnL - fees) went below zero.",
+         "The system records no margin events, so nothing may take the account below zero.",
+         "a run: fills at another symbol's price lose 13,000 on a 10,000 balance"),
     Rule("schema.migration-error", E, _SCHEMA, "A migration file or statement cannot be parsed or applied.",
          "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too. "
          "The statement is skipped and the rest still applies, so one bad statement hides nothing else.",

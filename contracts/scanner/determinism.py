@@ -71,7 +71,9 @@ def nondeterminism_sources(code: CodeBase, ports: tuple[str, ...] = DEFAULT_PORT
             elif isinstance(node, ast.Name | ast.Attribute) and not isinstance(source.parents.get(node),
                                                                                   ast.Attribute):
                 found += _forbidden_use(source, node)
-    return found
+    from contracts.scanner.localtime import local_time_uses  # it reuses this module's helpers
+
+    return found + local_time_uses(code, ports)
 
 
 def _forbidden_imports(source: SourceFile, node: ast.Import | ast.ImportFrom) -> list[Violation]:

@@ -63,7 +63,8 @@ def check_determinism(
     subprocess_check: bool = True,
     **run_options: Any,
 ) -> DeterminismReport:
-    """Run the target three times with the same seed and compare the traces.
+    """Run the target four times with the same seed (two in-process runs, then the
+    :func:`child_variations` in subprocesses) and compare the traces.
 
     ``target_factory`` is a ``module:function`` spec or a callable returning a fresh
     coroutine function per run; the subprocess run needs a spec (given, or derived from a
@@ -83,9 +84,8 @@ def check_determinism(
         result = run(factory(), seed=seed, policy=policy, kernel=kernel, **{"trace": True, **run_options})
         traces[label], hashes[label] = result.trace, result.trace_hash
     if subprocess_check and spec is not None:
-        hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
-        label = f"subprocess PYTHONHASHSEED={hash_seed}"
-        traces[label], hashes[label] = _run_child(spec, seed, policy, kernel, hash_seed, run_options)
+        for label, variation in child_variations():
+            traces[label], hashes[label] = _run_child(spec, seed, policy, kernel, variation, run_options)
     elif subprocess_check:
         notes.append("subprocess run skipped: the target is not importable as 'module:function'")
     labels = list(traces)
@@ -96,9 +96,21 @@ def check_determinism(
     return DeterminismReport(True, hashes, notes=notes)
 
 
-def _run_child(spec: str, seed: int, policy: str, kernel: str, hash_seed: str,
+def child_variations() -> list[tuple[str, dict[str, str]]]:
+    """The subprocess runs of a determinism check: ``(label, environment changes)``.  One with
+    another ``PYTHONHASHSEED`` (set order of strings), one with another local time zone
+    (``TZ``: a naive local-time conversion moves timestamps, see :mod:`sim.harness.timezones`)."""
+    from sim.harness.timezones import ALTERNATE_TZ
+
+    hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
+    zone = ALTERNATE_TZ if os.environ.get("TZ") != ALTERNATE_TZ else "UTC"
+    return [(f"subprocess PYTHONHASHSEED={hash_seed}", {"PYTHONHASHSEED": hash_seed}),
+            (f"subprocess TZ={zone}", {"TZ": zone})]
+
+
+def _run_child(spec: str, seed: int, policy: str, kernel: str, variation: dict[str, str],
                run_options: dict[str, Any]) -> tuple[Trace, str]:
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    env = dict(os.environ, **variation)
     env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *(p for p in sys.path if p)])
     command = [sys.executable, "-m", "sim.harness.determinism", spec, "--seed", str(seed),
                "--policy", policy, "--kernel", kernel, "--options", json.dumps(run_options)]

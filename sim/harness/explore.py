@@ -1,8 +1,9 @@
 """Seeded exploration: many full-system runs, each judged, failures reported with their repro.
 
 Like FoundationDB's simulation, the harness checks its own determinism as it goes: every
-``recheck_every``-th seed is run twice and any difference in trace hash is itself a failure
-(``kernel.nondeterminism``).
+``recheck_every``-th seed is run twice, the second time under another local time zone
+(``sim.harness.timezones``), and any difference in trace hash or in what the run produced
+(events, ticks, tables) is itself a failure (``kernel.nondeterminism``).
 
 Where the runs execute is a *runner*: in this process, in a pool of local processes
 (``workers``), or on a Dask cluster (:mod:`sim.harness.explore_cluster`).  Every runner runs the same
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.harness.scenario import ScenarioSpec, run_scenario
+from sim.harness.timezones import ALTERNATE_TZ, local_timezone
 from simwire.violation import Severity, Violation
 
 POLL_SECONDS = 0.25
@@ -192,11 +194,12 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
     result = run_scenario(spec, trace=False, coverage=True)
     violations = list(result.violations)
     if recheck:
-        again = run_scenario(spec, trace=False)
+        with local_timezone(ALTERNATE_TZ):  # the rerun also varies TZ: local-time conversions show
+            again = run_scenario(spec, trace=False)
         if again.trace_hash != result.trace_hash:
             violations.append(Violation(
                 "kernel.nondeterminism",
-                f"seed {spec.seed} gave two different trace hashes in one process",
+                f"seed {spec.seed} gave two different trace hashes in one process (the second under TZ={ALTERNATE_TZ})",
                 location=f"seed {spec.seed} on {spec.kernel}",
                 expected=result.trace_hash, seen=again.trace_hash, repro=spec.repro(),
             ))

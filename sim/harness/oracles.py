@@ -189,7 +189,7 @@ def replay_exactly_once(facts: RunFacts) -> list[Violation]:
         problems: list[str] = []
         per_symbol: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
         last_ts = -math.inf
-        for symbol, seq, ts in seen_ticks:
+        for symbol, seq, ts, *_ in seen_ticks:
             per_symbol[symbol].append((seq, ts))
             if ts < last_ts and not problems:
                 problems.append(f"{symbol} tick at {ts} published after a tick at {last_ts}")

@@ -7,9 +7,10 @@ digest of the outputs — every event the target published (per topic, in order)
 of its declared tables (in the order read back).  A difference names the first differing
 event or row and both versions of it.
 
-:func:`check_session_determinism` runs one spec three times — twice in this process and once
-in a fresh interpreter with another ``PYTHONHASHSEED`` (``python -m sim.harness.outputs``), which
-reorders every set of strings that leaks into the outputs.
+:func:`check_session_determinism` runs one spec four times — twice in this process, once in
+a fresh interpreter with another ``PYTHONHASHSEED`` (``python -m sim.harness.outputs``), which
+reorders every set of strings that leaks into the outputs, and once with another local time
+zone (``TZ=Asia/Kolkata``), which moves every timestamp a naive local-time conversion makes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from typing import Any
 
-from sim.harness.determinism import CHILD_HASH_SEED, DeterminismReport
+from sim.harness.determinism import DeterminismReport, child_variations
 from sim.harness.spec import ScenarioSpec
 from sim.kernel.trace import Trace, TraceStep
 
@@ -85,9 +86,8 @@ def check_session_determinism(spec: ScenarioSpec, *, choices: list[int] | None =
         traces[label], hashes[label] = result.kernel_result.trace, result.trace_hash
         outputs[label] = output_items(result)
     if subprocess_check:
-        hash_seed = CHILD_HASH_SEED if os.environ.get("PYTHONHASHSEED") != CHILD_HASH_SEED else "2424"
-        label = f"subprocess PYTHONHASHSEED={hash_seed}"
-        traces[label], hashes[label], outputs[label] = _run_child(spec, choices, hash_seed)
+        for label, variation in child_variations():
+            traces[label], hashes[label], outputs[label] = _run_child(spec, choices, variation)
     digests = {label: digest(items) for label, items in outputs.items()}
     labels = list(traces)
     for other in labels[1:]:
@@ -100,8 +100,9 @@ def check_session_determinism(spec: ScenarioSpec, *, choices: list[int] | None =
     return DeterminismReport(True, hashes, digests=digests)
 
 
-def _run_child(spec: ScenarioSpec, choices: list[int] | None, hash_seed: str) -> tuple[Trace, str, list[Item]]:
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+def _run_child(spec: ScenarioSpec, choices: list[int] | None,
+               variation: dict[str, str]) -> tuple[Trace, str, list[Item]]:
+    env = dict(os.environ, **variation)
     env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *(p for p in sys.path if p)])
     command = [sys.executable, "-m", "sim.harness.outputs", json.dumps(spec.to_json()),
                "--choices", json.dumps(choices)]

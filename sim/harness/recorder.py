@@ -1,7 +1,10 @@
 """EventRecorder: a bus observer that keeps what the end-of-run oracles need.
 
-It stores references to payloads (no copies) for the low-volume trading topics and a compact
-``(symbol, seq, timestamp)`` tuple per market tick, so recording costs little on the hot path.
+It stores references to payloads (no copies) for the low-volume trading topics, both per topic
+and in publish order (``timeline``: the reference model pairs each fill with the position event
+it caused), a compact ``(symbol, seq, timestamp, price, volume)`` tuple per market tick, and
+every ``INDICATOR_SAMPLE_EVERY``-th ``indicator.updated`` payload (the reference model
+recomputes those values), so recording costs little on the hot path.
 """
 
 from __future__ import annotations
@@ -12,11 +15,18 @@ from typing import Any
 
 from system import topics
 
+INDICATOR_SAMPLE_EVERY = 127
+"""Keep one indicator update in this many: prime, so with a few symbols published in turn
+every symbol is sampled, at many phases of its data."""
+
 
 class EventRecorder:
     def __init__(self) -> None:
         self.events: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
-        self.ticks: defaultdict[str, list[tuple[str, int, float]]] = defaultdict(list)
+        self.ticks: defaultdict[str, list[tuple[str, int, float, float, float]]] = defaultdict(list)
+        self.timeline: list[tuple[str, Mapping[str, Any]]] = []
+        self.indicator_samples: list[Mapping[str, Any]] = []
+        self._indicator_updates = 0
         self.counts: Counter[str] = Counter()
         self.handler_errors: list[tuple[str, str, BaseException]] = []
 
@@ -32,10 +42,16 @@ class EventRecorder:
         self.counts[topic] += 1
         if topic == topics.MARKET_PRICE_UPDATE:
             self.ticks[payload.get("session_id")].append(
-                (payload.get("symbol"), payload.get("seq"), payload.get("timestamp"))
+                (payload.get("symbol"), payload.get("seq"), payload.get("timestamp"),
+                 payload.get("price"), payload.get("volume"))
             )
-        elif topic != topics.INDICATOR_UPDATED:
+        elif topic == topics.INDICATOR_UPDATED:
+            self._indicator_updates += 1
+            if self._indicator_updates % INDICATOR_SAMPLE_EVERY == 0:
+                self.indicator_samples.append(payload)
+        else:
             self.events[topic].append(payload)
+            self.timeline.append((topic, payload))
 
     def on_handler_error(self, subscription: Any, topic: str, payload: Mapping[str, Any],
                          error: BaseException) -> None:

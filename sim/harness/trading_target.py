@@ -3,7 +3,9 @@
 Built from the world's ports plus what only trading needs: seeded market data (from the
 spec's ``data_seed``) loaded into the database for backtests, a replayed feed for paper, and
 the simulated MEXC exchange for live runs.  Its oracles are ``sim.harness.oracles`` (accounting, rows
-persisted, isolation, the exchange's books...), which only make sense for trading.
+persisted, isolation, the exchange's books...), which only make sense for trading, the reference
+model (``sim.harness.model``) and, in simulated paper and live runs, the liveness phase
+(``sim.harness.liveness``), run beside the sessions.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.harness.liveness import LivenessPhase, watching
+from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.harness.spec import MODES, ScenarioSpec, SpecError
 from sim.harness.targets import BaseTarget, Ports, SessionRecord
 from simwire.violation import Violation
@@ -73,7 +77,12 @@ class TradingTarget(BaseTarget):
             feed, live_ports = venue.market_feed(feed), venue.ports()
         container = Container(config, clock=ports.clock, ids=ports.ids, random=ports.random, database=db,
                               market_feed=feed, **live_ports)
-        return TradingSystem(container, spec, ticks, venue)
+        system = TradingSystem(container, spec, ticks, venue)
+        system.model = ModelSettings.from_config(config, spec.mode), StrategyReplay(config.strategies)
+        container.event_bus.add_observer(system.model[1])  # the reference model's view of the strategies
+        if ports.simulated:  # what the liveness phase switches off
+            system.fault_injectors = getattr(db, "fault_injectors", ()) + (venue.fault_injectors if venue else ())
+        return system
 
     def judge(self, record: SessionRecord) -> list[Violation]:
         from contracts.refusals import uninjected_refusals
@@ -82,10 +91,13 @@ class TradingTarget(BaseTarget):
         facts = record.facts
         if not facts.get("sessions"):
             return []
+        settings, replay = facts["model"]
         return uninjected_refusals(facts.get("exchange_refusals", [])) + oracles.check_all(oracles.RunFacts(
             facts["sessions"], record.recorder, record.tables, facts["persistence_failures"],
             record.leftover_subscriptions, location=record.location,
-            extra={"exchange": facts["exchange"]} if facts.get("exchange") is not None else {}))
+            extra={"exchange": facts["exchange"]} if facts.get("exchange") is not None else {})) + \
+            facts["liveness"] + check_model(record.recorder, settings, [s.session_id for s in facts["sessions"]],
+                                            replay=replay, location=record.location)
 
     def summary(self, record: SessionRecord) -> dict[str, Any]:
         from system import topics
@@ -128,6 +140,10 @@ class TradingSystem:
         self.started = False
         """True once the controller started and every session was created: only then is there a
         session to stop and facts to read (a start that raised is reported as the crash)."""
+        self.model: tuple[ModelSettings, StrategyReplay] | None = None
+        """The reference model's settings and its strategy replay (a bus observer)."""
+        self.fault_injectors: tuple[Any, ...] = ()
+        self.liveness: LivenessPhase | None = None
 
     async def start(self) -> None:
         from sim.world.ports import DEFAULT_EPOCH
@@ -151,8 +167,10 @@ class TradingSystem:
         else:
             for sid in self.session_ids:
                 await controller.start_session(sid)
-            for sid in self.session_ids:
-                await controller.wait_session(sid)
+            self.liveness = self._liveness_phase()
+            async with watching(self.liveness):  # the safety phase, then the liveness phase beside the sessions
+                for sid in self.session_ids:
+                    await controller.wait_session(sid)
 
     async def stop(self) -> None:
         if not self.started:
@@ -183,6 +201,8 @@ class TradingSystem:
         return {"sessions": sessions, "persistence_failures": list(persistence.failures) if persistence else [],
                 "exchange": self.venue.facts() if self.venue is not None else None,
                 "exchange_refusals": list(self.venue.api.refusals) if self.venue is not None else [],
+                "model": self.model,
+                "liveness": list(self.liveness.violations) if self.liveness is not None else [],
                 # the market-data time covered (a backtest's virtual clock stands still): sim.cli.report.data_span
                 "data_span": (self.ticks[0].timestamp.isoformat(), self.ticks[-1].timestamp.isoformat())
                 if self.ticks else ("", "")}
@@ -193,6 +213,17 @@ class TradingSystem:
     async def close(self) -> None:
         if self.venue is not None:
             await self.venue.aclose()
+
+    def _liveness_phase(self) -> LivenessPhase | None:
+        """Simulated paper and live runs: faults off for the last stretch, convergence judged
+        before the stop (``sim.harness.liveness``)."""
+        clock = self.container.clock
+        if not hasattr(clock, "to_virtual"):  # a real-database run: real time, nothing to switch off
+            return None
+        return LivenessPhase.for_run(
+            mode=self.spec.mode, last_tick=clock.to_virtual(self.ticks[-1].timestamp),
+            tick_seconds=self.spec.tick_seconds, injectors=self.fault_injectors, controller=self.controller,
+            session_ids=self.session_ids, clock=clock, venue=self.venue, location=f"(seed {self.spec.seed})")
 
     def _expected_ticks(self) -> dict[str, list[float]]:
         expected: dict[str, list[float]] = {s: [] for s in self.spec.symbols}

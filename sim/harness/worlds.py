@@ -42,6 +42,9 @@ class World(Protocol):
 class SimulatedWorld:
     simulated = True
 
+    def __init__(self) -> None:
+        self._violations: list[Violation] = []
+
     async def ports(self, spec: ScenarioSpec) -> Ports:
         from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.world.questdb import SimQuestDB
@@ -55,7 +58,10 @@ class SimulatedWorld:
         await db.apply_migrations(directory)
 
     async def settle(self, db: Any) -> None:
-        await db.wait_for_wal()
+        """The WAL applies within its bound (``oracle.liveness-wal``, ``sim.harness.liveness``)."""
+        from sim.harness.liveness import wal_applied
+
+        self._violations += await wal_applied(db)
 
     async def read_tables(self, db: Any, tables: tuple[str, ...],
                           scope: tuple[str, list[str]] | None) -> dict[str, list[dict[str, Any]]]:
@@ -69,7 +75,7 @@ class SimulatedWorld:
         return None
 
     def violations(self) -> list[Violation]:
-        return []
+        return list(self._violations)
 
     def describe(self) -> dict[str, Any]:
         return {"deterministic": True}

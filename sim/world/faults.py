@@ -190,6 +190,10 @@ class FaultInjector:
         self.faults = faults
         self._rng = rng
 
+    def switch_off(self) -> None:
+        """No faults from now on: the liveness phase of a run (``sim.harness.liveness``)."""
+        self.faults = NO_FAULTS
+
     def fails(self) -> bool:
         return self._draw(self.faults.error_rate)
 

@@ -155,7 +155,7 @@ def test_determinism_across_hash_seeds_covers_outputs() -> None:
     assert not report.identical and "subprocess" in report.between[1]
     assert report.output_difference is not None and "reading_id" in report.output_difference
     clean = check_session_determinism(ScenarioSpec(**SHORT))
-    assert clean.identical and len(set(clean.digests.values())) == 1 and len(clean.digests) == 3
+    assert clean.identical and len(set(clean.digests.values())) == 1 and len(clean.digests) == 4  # + TZ
 
 
 def test_explore_rechecks_outputs_not_only_schedules() -> None:

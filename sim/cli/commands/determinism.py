@@ -1,5 +1,6 @@
-"""``simwire determinism``: same seed, three runs (two in-process, one in a subprocess with
-another PYTHONHASHSEED); identical traces and outputs, or the first divergence."""
+"""``simwire determinism``: same seed, four runs (two in-process, one in a subprocess with
+another PYTHONHASHSEED, one with TZ=Asia/Kolkata); identical traces and outputs, or the first
+divergence."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from sim.cli.options import add_scenario_options, non_negative_int, spec_from_ar
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "determinism",
-        help="check that one seed gives one trace and the same outputs, across runs, processes and hash seeds",
+        help="check that one seed gives one trace and the same outputs, across runs, processes, hash seeds "
+             "and time zones",
         description="Run a session target (default: the trading system, half an hour) or a sim.run program "
-                    "with one seed twice in this process and once in a subprocess with a different "
-                    "PYTHONHASHSEED. A session must give the same trace hash AND the same events and table "
-                    "rows; the report names the first divergence (step, task, site) or the first differing "
-                    "event or row. FILE replays a schedule file instead. Exit 0 when identical, 1 on "
+                    "with one seed twice in this process, once in a subprocess with a different "
+                    "PYTHONHASHSEED and once in a subprocess with TZ=Asia/Kolkata. A session must give the "
+                    "same trace hash AND the same events and table rows; the report names the first "
+                    "divergence (step, task, site) or the first differing event or row. FILE replays a "
+                    "schedule file instead. Exit 0 when identical, 1 on "
                     "divergence, 2 on usage errors.",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="a schedule file (its target, spec and choices)")

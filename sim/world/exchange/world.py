@@ -41,7 +41,10 @@ class LiveVenue:
         self.transport = SimExchangeTransport(self.api, faults)
         self.http = httpx.AsyncClient(transport=self.transport, base_url=DEFAULT_BASE_URL, trust_env=False)
         self.client = MexcFuturesClient(self.http, credentials, clock)
-        self.stream = SimPrivateStream(self.exchange, key, plan.injector("stream", seed))
+        stream_faults = plan.injector("stream", seed)
+        self.stream = SimPrivateStream(self.exchange, key, stream_faults)
+        self.fault_injectors = (faults, stream_faults)
+        """What the liveness phase switches off."""
 
     def ports(self) -> dict[str, Any]:
         """The container keywords of live mode."""

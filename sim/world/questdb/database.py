@@ -89,6 +89,8 @@ class SimQuestDB:
         self.wal_failures: list[tuple[str, BaseException]] = []
         """WAL transactions that failed when applied (QuestDB would suspend the table)."""
         self._injector = self.faults.injector("db", seed)
+        self.fault_injectors = (self._injector,)
+        """What the liveness phase switches off."""
         self._clock = clock
         self._log_statements = log_statements
         self._observers: list[StatementObserver] = []
