@@ -173,7 +173,7 @@ class _World:
         from contracts.monitor import RuntimeMonitor
         from contracts.registry import load_registry
         from contracts.schema import parse_migrations
-        from sim.world.market import SimulatedMarketFeed, generate, load_into
+        from sim.world.market import SimulatedMarketFeed, load_into, market_ticks
         from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.world.questdb import SimQuestDB
         from system.config import SystemConfig
@@ -187,8 +187,8 @@ class _World:
         await db.apply_migrations(migrations_dir())
         start = DEFAULT_EPOCH
         end = start + timedelta(hours=spec.hours)
-        self.ticks = generate(spec.symbols, start=start, hours=spec.hours,
-                              tick_seconds=spec.tick_seconds, seed=spec.seed)
+        self.ticks = market_ticks(spec.symbols, start=start, hours=spec.hours,  # made once per data seed
+                                  tick_seconds=spec.tick_seconds, seed=spec.seed)
         if spec.mode == "backtest":
             await load_into(db, self.ticks)
         feed = SimulatedMarketFeed(self.ticks, clock)
