@@ -40,8 +40,8 @@ from uuid import UUID
 from contracts.registry.model import Field, Registry, Topic
 from contracts.rules import violation
 from contracts.schema import Schema
-from contracts.validators import compile_payload_check
 from contracts.sqlcheck import Binding, StatementPlan, plan_statement
+from contracts.validators import compile_payload_check
 from simwire.violation import Violation
 
 _MISSING = object()

@@ -52,7 +52,7 @@ def test_a_clean_run_s_payloads_all_take_the_compiled_path(published):
     walked = []
     for topic, payload in published:
         validator = validators[topic]
-        with mock.patch.object(validator, "check_fields", side_effect=lambda p: walked.append(topic) or []):
+        with mock.patch.object(validator, "check_fields", side_effect=lambda p, t=topic: walked.append(t) or []):
             assert validator.problems(payload) == []
     assert walked == [], f"complete, clean payloads took the generic walk: {sorted(set(walked))}"
 
