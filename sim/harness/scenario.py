@@ -122,6 +122,7 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     the system is a violation like any other."""
     import sim.kernel
 
+    _import_world_modules()
     world = _World(spec)
     started = time.perf_counter()
     result = sim.kernel.run(
@@ -139,6 +140,21 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
                           world.database.statement_log if world.database is not None else [])
+
+
+WORLD_MODULES = ("contracts.monitor", "contracts.registry", "contracts.schema", "sim.world.exchange",
+                 "sim.world.market", "sim.world.ports", "sim.world.questdb", "system.config", "system.container",
+                 "system.controllers", "anyio._backends._asyncio", "anyio._backends._trio")
+"""What ``_World.main`` (and the kernel's lock hooks, on both anyio backends) import: loaded
+before a run's clock starts, because importing them is the process's start-up (paid once per
+process, e.g. once per explore worker), not the run's."""
+
+
+def _import_world_modules() -> None:
+    import importlib
+
+    for name in WORLD_MODULES:
+        importlib.import_module(name)
 
 
 def _crash_violation(error: BaseException) -> Violation:
