@@ -40,8 +40,10 @@ from system.ports import Tick
 FORMAT = b"simwire-market-columns-1"
 """Bump when the file layout below changes (it is part of every file's name)."""
 
-MEMORY_TICKS = 1_500_000
-"""At most this many ticks stay in this process's memory cache (about 6 days x 3 symbols)."""
+MEMORY_TICKS = 300_000
+"""At most this many ticks stay in this process's memory cache (a day of three symbols; a
+longer generation is not kept).  Small on purpose: a kept tick is a live object every full
+garbage collection walks, and explore moves on to a new data seed after at most a few runs."""
 
 _memory: OrderedDict[str, tuple[Tick, ...]] = OrderedDict()
 

@@ -31,7 +31,7 @@ async def load_into(db: SimQuestDB, ticks: Iterable[Tick]) -> int:
     return db.load_rows(MARKET_DATA, _rows(ticks, store.columns))
 
 
-def _rows(ticks: Iterable[Tick], columns: list[str]) -> list[list[Any]]:
+def _rows(ticks: Iterable[Tick], columns: list[str]) -> list[tuple[Any, ...]]:
     """Rows in the table's column order, straight from the Tick fields, built a column at a
     time (a bulk load of a day is a quarter of a million rows).
 
@@ -43,4 +43,4 @@ def _rows(ticks: Iterable[Tick], columns: list[str]) -> list[list[Any]]:
     naive = {aware: (aware if aware.tzinfo is UTC else aware.astimezone(UTC)).replace(tzinfo=None)
              for aware in dict.fromkeys(values[at])}
     values[at] = list(map(naive.__getitem__, values[at]))
-    return list(map(list, zip(*values, strict=True)))
+    return list(zip(*values, strict=True))  # tuples: load_rows copies them into the table's own lists
