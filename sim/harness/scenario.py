@@ -12,6 +12,7 @@ gets back to any failure.  The run has two phases:
 
 from __future__ import annotations
 
+import gc
 import shlex
 import time
 from collections import Counter
@@ -150,11 +151,28 @@ before a run's clock starts, because importing them is the process's start-up (p
 process, e.g. once per explore worker), not the run's."""
 
 
+_prepared = False
+
+
 def _import_world_modules() -> None:
+    """Import :data:`WORLD_MODULES`; the first time in a process, then freeze what is alive.
+
+    ``gc.freeze()`` moves every object alive at that moment (modules, classes, functions:
+    the process's start-up) out of the collector's generations for good.  A run allocates
+    enough containers to trigger full collections, and the kernel collects at the end of every
+    run; without the freeze each of those walks ~60,000 start-up objects that can never be
+    garbage, 10-20 % of an explored seed's CPU.  Frozen objects are still freed by reference
+    counting; only cyclic garbage alive at that one moment is never collected.
+    """
+    global _prepared
     import importlib
 
     for name in WORLD_MODULES:
         importlib.import_module(name)
+    if not _prepared:
+        _prepared = True
+        gc.collect()  # what is already garbage goes now, not frozen with the rest
+        gc.freeze()
 
 
 def _crash_violation(error: BaseException) -> Violation:
