@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import shlex
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -171,6 +172,11 @@ def _import_world_modules() -> None:
         importlib.import_module(name)
     if not _prepared:
         _prepared = True
+        if "_hypothesis_pytestplugin" in sys.modules:
+            # pytest imports Hypothesis at the latest at the session's end, and its trio hook
+            # then looks for referrers of trio's PRNG, which it cannot see among frozen objects
+            # (a spurious HypothesisWarning): import it now, before the freeze.
+            importlib.import_module("hypothesis")
         gc.collect()  # what is already garbage goes now, not frozen with the rest
         gc.freeze()
 
