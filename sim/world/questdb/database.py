@@ -19,9 +19,10 @@ simulation kernels).
 from __future__ import annotations
 
 import copy
+import gc
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -163,9 +164,10 @@ class SimQuestDB:
         """
         store = self._existing_store(table)
         rows = rows if isinstance(rows, list) else list(rows)
-        count = self._load_whole_columns(store, rows)
-        if count is None:
-            count = self._load_row_by_row(table, store, rows)
+        with _collector_paused():
+            count = self._load_whole_columns(store, rows)
+            if count is None:
+                count = self._load_row_by_row(table, store, rows)
         store.sequencer_txn += 1
         store.writer_txn += 1
         return count
@@ -464,6 +466,24 @@ def _is_ddl(query: str) -> bool:
 
 def _layout_of(table: Table) -> tuple[Any, ...]:
     return (tuple(table.columns.values()), table.designated_timestamp, table.dedup_keys)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a bulk load.
+
+    A day of market data is a quarter of a million new row lists, none of them in a cycle;
+    each 700 allocations would start a young collection that walks them again, and the
+    survivors soon trigger full collections over everything alive (a bulk load ran 3-5x
+    slower with the collector on than off).  Reference counting still frees as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load_error(table: str, number: int, columns: list[str], encoders: list[Callable[[Any], Any]],
