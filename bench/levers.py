@@ -28,7 +28,8 @@ from unittest import mock
 
 from contracts import monitor
 from sim.harness.explore import run_one
-from sim.harness.scenario import ScenarioSpec, _import_world_modules
+from sim.harness.process import prepare_process
+from sim.harness.scenario import ScenarioSpec
 from sim.world.market import cache
 from sim.world.questdb import database
 
@@ -96,7 +97,7 @@ def main() -> None:
     if args.seeds < 1 or args.rounds < 1 or args.hours <= 0:
         parser.error("--seeds and --rounds must be at least 1 and --hours positive")
     with tempfile.TemporaryDirectory() as directory, mock.patch.dict(os.environ, {"SIMWIRE_CACHE_DIR": directory}):
-        _import_world_modules()
+        prepare_process()
         seeds = range(1, 1 + args.seeds)
         cpu_per_seed(seeds, args.hours)  # warm: the file and memory caches hold these seeds now
         best: dict[str, float] = {}

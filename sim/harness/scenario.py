@@ -12,9 +12,7 @@ gets back to any failure.  The run has two phases:
 
 from __future__ import annotations
 
-import gc
 import shlex
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -123,8 +121,9 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     """Run one scenario to the end and judge it.  Never raises for a system failure: a crash of
     the system is a violation like any other."""
     import sim.kernel
+    from sim.harness.process import prepare_process
 
-    _import_world_modules()
+    prepare_process()  # imports and a one-time gc.freeze(): start-up is not the run's time
     world = _World(spec)
     started = time.perf_counter()
     result = sim.kernel.run(
@@ -142,43 +141,6 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
                           world.database.statement_log if world.database is not None else [])
-
-
-WORLD_MODULES = ("contracts.monitor", "contracts.registry", "contracts.schema", "sim.world.exchange",
-                 "sim.world.market", "sim.world.ports", "sim.world.questdb", "system.config", "system.container",
-                 "system.controllers", "anyio._backends._asyncio", "anyio._backends._trio")
-"""What ``_World.main`` (and the kernel's lock hooks, on both anyio backends) import: loaded
-before a run's clock starts, because importing them is the process's start-up (paid once per
-process, e.g. once per explore worker), not the run's."""
-
-
-_prepared = False
-
-
-def _import_world_modules() -> None:
-    """Import :data:`WORLD_MODULES`; the first time in a process, then freeze what is alive.
-
-    ``gc.freeze()`` moves every object alive at that moment (modules, classes, functions:
-    the process's start-up) out of the collector's generations for good.  A run allocates
-    enough containers to trigger full collections, and the kernel collects at the end of every
-    run; without the freeze each of those walks ~60,000 start-up objects that can never be
-    garbage, 10-20 % of an explored seed's CPU.  Frozen objects are still freed by reference
-    counting; only cyclic garbage alive at that one moment is never collected.
-    """
-    global _prepared
-    import importlib
-
-    for name in WORLD_MODULES:
-        importlib.import_module(name)
-    if not _prepared:
-        _prepared = True
-        if "_hypothesis_pytestplugin" in sys.modules:
-            # pytest imports Hypothesis at the latest at the session's end, and its trio hook
-            # then looks for referrers of trio's PRNG, which it cannot see among frozen objects
-            # (a spurious HypothesisWarning): import it now, before the freeze.
-            importlib.import_module("hypothesis")
-        gc.collect()  # what is already garbage goes now, not frozen with the rest
-        gc.freeze()
 
 
 def _crash_violation(error: BaseException) -> Violation:

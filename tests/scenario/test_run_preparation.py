@@ -6,7 +6,8 @@ from __future__ import annotations
 import gc
 import sys
 
-from sim.harness.scenario import WORLD_MODULES, ScenarioSpec, run_scenario
+from sim.harness.process import WORLD_MODULES
+from sim.harness.scenario import ScenarioSpec, run_scenario
 
 
 def test_world_modules_are_loaded_and_only_start_up_objects_are_frozen():
