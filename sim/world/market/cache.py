@@ -54,7 +54,12 @@ def cache_dir() -> Path | None:
     chosen = os.environ.get("SIMWIRE_CACHE_DIR")
     if chosen is not None:
         return None if chosen.strip().lower() in ("", "off") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory to be found: no file cache
+            return None
     return Path(base) / "simwire" / "market"
 
 
