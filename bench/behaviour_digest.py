@@ -5,7 +5,9 @@
 
 For each mode and seed (asyncio kernel, fifo) it runs the default scenario and records the
 summary counts, a SHA-256 of every bus event in publish order (topic and payload, ticks and
-indicator updates included) and a SHA-256 of the trading tables as the oracles read them.
+indicator updates included: more than the outputs digest, which keeps each topic's events
+apart and ticks without their values) and the outputs digest of ``sim.harness.outputs``
+(recorded events and the trading tables as the oracles read them).
 A hot-path optimisation must leave all three unchanged for every seed: write the digests on
 the old code with ``--out``, then ``--compare`` them on the new code (exit 1 on any
 difference, naming the run and what differs).  Wall time plays no part.
@@ -21,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 from unittest import mock
 
-from sim.harness import scenario
+from sim.harness import session
+from sim.harness.outputs import digest, output_items
 from sim.harness.recorder import EventRecorder
 from sim.harness.scenario import MODES, ScenarioSpec, run_scenario
 
@@ -49,11 +52,10 @@ def digest_run(spec: ScenarioSpec) -> dict[str, Any]:
         recorders.append(DigestingRecorder())
         return recorders[-1]
 
-    with mock.patch.object(scenario, "EventRecorder", make):
+    with mock.patch.object(session, "EventRecorder", make):
         result = run_scenario(spec, trace=False)
-    tables = hashlib.sha256(repr(sorted(result.tables.items())).encode()).hexdigest()
     return {"summary": {name: result.summary.get(name) for name in COUNTS},
-            "events": recorders[0].digest.hexdigest(), "tables": tables,
+            "events": recorders[0].digest.hexdigest(), "outputs": digest(output_items(result)),
             "violations": sorted({v.rule for v in result.violations})}
 
 
@@ -92,7 +94,7 @@ def main() -> int:
         parser.error(f"--compare {args.compare}: {error}")
     differences = [f"{run}: {part} differs ({before[run][part]!r} -> {now[part]!r})"
                    for run, now in digests.items() if run in before
-                   for part in ("summary", "events", "tables", "violations") if before[run][part] != now[part]]
+                   for part in ("summary", "events", "outputs", "violations") if before[run][part] != now[part]]
     missing = sorted(set(digests) - set(before))
     for line in differences:
         print(line)

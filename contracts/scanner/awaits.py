@@ -4,13 +4,24 @@ Without ``await`` the call only creates a coroutine object; the body never runs 
 report's ``_transition_to`` made async while a call site still called it plainly).
 
 Which calls are coroutine calls, without running anything:
-- ``self.m(...)`` where the enclosing class defines ``async def m``;
+- ``self.m(...)`` where the enclosing class (or a scanned base) defines ``async def m``;
 - ``f(...)`` where ``f`` is an ``async def`` of the module (or imported from a scanned one);
-- ``self.x.m(...)`` (a collaborator held by the object) when every definition named ``m`` in
-  the tree is ``async def`` (an unambiguous name such as ``publish`` or ``start_session``) and
-  ``m`` is not a method of a builtin type (``self._tasks.clear()`` is a dict's).
+- ``x.m(...)`` / ``self.x.m(...)`` where the code says what ``x`` is (an assignment from a
+  constructor, an annotation, an annotated constructor parameter; ``contracts.scanner.types``)
+  and that class's ``m`` is ``async def``.  A receiver of a class outside the scanned code is
+  never judged (``pool: asyncpg.Pool``: its ``acquire`` is not the tree's ``acquire``);
+- ``self.x.m(...)`` of unknown type when every definition named ``m`` in the tree is
+  ``async def`` (an unambiguous name such as ``publish`` or ``start_session``) and ``m`` is not
+  a method of a builtin type (``self._tasks.clear()`` is a dict's).
 Decorated async functions are skipped (``@asynccontextmanager`` changes what a call returns),
 and so are async generators (calling one returns an async iterator, not a coroutine).
+
+A coroutine is *consumed* (not reported) when it is awaited, returned, yielded, used as an
+``async with`` context or ``async for`` iterable, or handed to another call as an argument
+(``create_task``, ``gather``, ``ensure_future``, ``inspect.isawaitable``, a project's own
+``spawn``, ``tasks.append``): the receiver owns it.  Assigned to a name, it is consumed when
+that name is later used in one of those ways; a coroutine only stored and tested
+(``state = self._load(); if state:``) is the classic bug and is reported.
 """
 
 from __future__ import annotations
@@ -19,12 +30,14 @@ import ast
 
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile, own_nodes
+from contracts.scanner.types import receiver_type
 from simwire.violation import Violation
 
-SPAWNERS = frozenset({
-    "start_soon", "start", "create_task", "ensure_future", "gather", "wait", "wait_for", "shield",
-    "run", "run_until_complete", "run_coroutine_threadsafe", "as_completed", "TaskGroup", "timeout",
+NOT_OWNERS = frozenset({
+    "print", "str", "repr", "bool", "len", "format", "id", "type", "isinstance",
+    "debug", "info", "warning", "warn", "error", "exception", "critical", "log",
 })
+"""Calls that look at a coroutine without taking it over: handing one to these is no await."""
 
 
 def unawaited_calls(code: CodeBase) -> list[Violation]:
@@ -60,11 +73,14 @@ def _coroutine_call(code: CodeBase, source: SourceFile, call: ast.Call,
     func = call.func
     if isinstance(func, ast.Attribute):
         if _is_self(func.value):
-            cls = source.enclosing_class(call)
-            method = code.method(cls, func.attr) if cls else None
-            if method is not None:
-                return func.attr if _plain_async(method) else None
+            found = code.definition(source, func, call)
+            if found is not None:
+                return func.attr if _plain_async(found[1]) else None
             return func.attr if func.attr in async_only else None
+        known = receiver_type(code, source, func.value, call)
+        if known is not None:
+            found = code.class_method(known.name, func.attr) if known.scanned else None
+            return func.attr if found is not None and _plain_async(found[1]) else None
         held = isinstance(func.value, ast.Attribute) and _is_self(func.value.value)
         return func.attr if held and func.attr in async_only else None
     if isinstance(func, ast.Name):
@@ -84,17 +100,39 @@ def _plain_async(function: ast.AST) -> bool:
     return not any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(function))
 
 
-def _consumed(source: SourceFile, call: ast.Call) -> bool:
-    """Awaited, spawned, or returned to a caller who will.  Assigning the coroutine to a name
-    is *not* consuming it: ``state = self._load()`` without await is the classic bug."""
-    for ancestor in source.ancestors(call):
-        if isinstance(ancestor, ast.Await | ast.Return | ast.Lambda):
+def _consumed(source: SourceFile, node: ast.expr, follow: bool = True) -> bool:
+    """Awaited, returned, used as a context or iterable, or handed to a call that owns it;
+    or assigned to a name that is then consumed (followed once, see the module docstring)."""
+    child: ast.AST = node
+    for ancestor in source.ancestors(node):
+        if isinstance(ancestor, ast.Await | ast.Return | ast.Lambda | ast.Yield | ast.YieldFrom):
             return True
-        if isinstance(ancestor, ast.Call) and _callee_name(ancestor) in SPAWNERS:
+        if isinstance(ancestor, ast.withitem) and child is ancestor.context_expr:
             return True
+        if isinstance(ancestor, ast.AsyncFor) and child is ancestor.iter:
+            return True
+        if isinstance(ancestor, ast.Call) and child is not ancestor.func:
+            return _callee_name(ancestor) not in NOT_OWNERS
+        if isinstance(ancestor, ast.Assign | ast.AnnAssign) and follow:
+            targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+            return any(_name_consumed(source, ancestor, target) for target in targets)
         if isinstance(ancestor, ast.stmt):
             return False
+        child = ancestor
     return False
+
+
+def _name_consumed(source: SourceFile, assignment: ast.stmt, target: ast.expr) -> bool:
+    """``pending = self.m()``: consumed when a later use of ``pending`` is; stored on an object
+    (``self._job = self.m()``) it is someone else's to await."""
+    if isinstance(target, ast.Attribute | ast.Subscript):
+        return True
+    if not isinstance(target, ast.Name):
+        return False
+    scope = source.enclosing_function(assignment)
+    nodes = own_nodes(scope) if scope is not None else source.nodes
+    return any(isinstance(n, ast.Name) and n.id == target.id and isinstance(n.ctx, ast.Load)
+               and n.lineno >= assignment.lineno and _consumed(source, n, follow=False) for n in nodes)
 
 
 def _callee_name(call: ast.Call) -> str:

@@ -111,7 +111,14 @@ def _builders(code: CodeBase, source: SourceFile, node: ast.AST) -> list[str]:
 
 
 def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[SubscribeSite]:
-    sites = []
+    """Subscribe calls (topic and handler positional or keyword, awaited or not) and decorator
+    subscriptions (``@bus.subscribe("topic")`` / ``@on("topic")`` on a handler).
+
+    Without ``component=``, the component is the class (or module) defining the handler; without
+    ``role=``, the role is left to the registry's consumer entry for that component (see
+    :func:`contracts.scanner.crosscheck.resolve_roles`), so code that names neither is read
+    as it is."""
+    sites = [*_decorator_sites(code, resolver, names)]
     for source, call in _method_calls(code, names):
         topic_arg = _argument(call, 0, "topic")
         handler_arg = _argument(call, 1, "handler")
@@ -122,20 +129,81 @@ def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) 
         for row, bound in _loop_rows(resolver, source, call) or [(call, {})]:
             topic_expr = _substitute(topic_arg, bound)
             handler = _substitute(handler_arg, bound)
-            reads = tuple(sorted(set(_handler_reads(code, source, call, handler)),
-                                 key=lambda read: (read[0], location_key(read[1]))))
+            target = code.definition(source, handler, call)
+            reads = _sorted_reads(_handler_reads(code, *target)) if target else ()
             for component in code.concrete(source.component(call)):
+                declared = (_declared(resolver, source, component_arg, component) if component_arg is not None
+                            else _handler_owner(code, source, handler, call, component, target))
                 sites.append(SubscribeSite(
                     location=source.where(row),
                     component=component,
                     topic=resolver.string(source, topic_expr),
                     topic_expr=ast.unparse(topic_expr),
                     role=resolver.string(source, role) if role is not None else None,
-                    declared_component=_declared(resolver, source, component_arg, component),
+                    declared_component=declared,
                     handler=ast.unparse(handler),
                     reads=reads,
+                    unreadable_name=_unreadable(component_arg, declared, role, resolver.string(source, role)
+                                                if role is not None else None),
                 ))
     return by_location(sites)
+
+
+def _sorted_reads(reads: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(set(reads), key=lambda read: (read[0], location_key(read[1]))))
+
+
+def _handler_owner(code: CodeBase, source: SourceFile, handler: ast.expr, call: ast.Call, component: str,
+                   target: tuple[SourceFile, FunctionNode] | None) -> str:
+    """The component a handler belongs to: the subscribing class for ``self.m``, the class
+    defining the function otherwise, ``module:<name>`` for a module function."""
+    if isinstance(handler, ast.Attribute) and isinstance(handler.value, ast.Name) and handler.value.id == "self":
+        return component
+    if target is not None:
+        owner, function = target
+        cls = owner.enclosing_class(function)
+        return cls.name if cls else f"module:{owner.module}"
+    return component
+
+
+def _decorator_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[SubscribeSite]:
+    """``@bus.subscribe("topic")`` / ``@subscribe("topic")`` above a handler function."""
+    sites = []
+    for source in code.files:
+        for function in (n for n in source.nodes if isinstance(n, FunctionNode)):
+            for decorator in function.decorator_list:
+                if not isinstance(decorator, ast.Call) or _callee(decorator) not in names:
+                    continue
+                topic_expr = _argument(decorator, 0, "topic")
+                if topic_expr is None or _argument(decorator, 1, "handler") is not None:
+                    continue
+                role = _argument(decorator, None, "role")
+                component_arg = _argument(decorator, None, "component")
+                owner = source.component(function)
+                reads = _sorted_reads(_handler_reads(code, source, function))
+                for component in code.concrete(owner):
+                    declared = (_declared(resolver, source, component_arg, component)
+                                if component_arg is not None else component)
+                    sites.append(SubscribeSite(
+                        location=source.where(decorator), component=component,
+                        topic=resolver.string(source, topic_expr), topic_expr=ast.unparse(topic_expr),
+                        role=resolver.string(source, role) if role is not None else None,
+                        declared_component=declared, handler=function.name, reads=reads,
+                        unreadable_name=_unreadable(component_arg, declared, role, resolver.string(source, role)
+                                                    if role is not None else None),
+                    ))
+    return sites
+
+
+def _unreadable(component_arg: ast.expr | None, component: str | None, role_arg: ast.expr | None,
+                role: str | None) -> bool:
+    """A ``component=`` or ``role=`` passed as something the scanner cannot read."""
+    return (component_arg is not None and component is None) or (role_arg is not None and role is None)
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _declared(resolver: Resolver, source: SourceFile, expr: ast.expr | None, concrete: str) -> str | None:
@@ -174,12 +242,7 @@ def _substitute(expr: ast.expr, bound: dict[str, ast.expr]) -> ast.expr:
     return bound.get(expr.id, expr) if isinstance(expr, ast.Name) else expr
 
 
-def _handler_reads(code: CodeBase, source: SourceFile, call: ast.Call,
-                   handler: ast.expr) -> list[tuple[str, str]]:
-    target = code.definition(source, handler, call)
-    if target is None:
-        return []
-    owner, function = target
+def _handler_reads(code: CodeBase, owner: SourceFile, function: FunctionNode) -> list[tuple[str, str]]:
     param = _payload_param(function, 0)
     if param is None:
         return []

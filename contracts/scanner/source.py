@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.rules import violation
+from contracts.scanner.types import receiver_type
 from simwire.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_NEVER_SCANNED = frozenset({"__pycache__", "site-packages", "node_modules"})
 
 
 @dataclass(eq=False)
@@ -65,19 +67,27 @@ class CodeBase:
     _calls_by_name: dict[str, list[tuple[SourceFile, ast.Call]]] | None = None
 
     @classmethod
-    def load(cls, root: Path | str) -> tuple[CodeBase, list[Violation]]:
-        """Parse every ``.py`` under ``root``; unparsable files become violations, not crashes."""
+    def load(cls, root: Path | str, include: tuple[str, ...] = ()) -> tuple[CodeBase, list[Violation]]:
+        """Parse every ``.py`` under ``root`` (only under the ``include`` paths, relative to
+        ``root``, when given); unparsable files become violations, not crashes.
+
+        Files are read as ``utf-8-sig``: a byte-order mark written by some editors is legal
+        Python, not a syntax error.  Hidden directories, ``__pycache__`` and installed
+        environments (``site-packages``) are never part of a code base."""
         root = Path(root).resolve()
         if not root.is_dir():
             raise NotADirectoryError(f"scan root is not a directory: {root}")
+        wanted = tuple(p.strip("/") for p in include if p.strip("/") not in ("", "."))
         files: list[SourceFile] = []
         problems: list[Violation] = []
         for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
             rel = path.relative_to(root).as_posix()
-            if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
+            if any(part.startswith(".") or part in _NEVER_SCANNED for part in Path(rel).parts):
+                continue
+            if wanted and not any(rel == w or rel.startswith(w + "/") for w in wanted):
                 continue
             try:
-                tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+                tree = ast.parse(path.read_text(encoding="utf-8-sig"), filename=rel)
             except (SyntaxError, UnicodeDecodeError) as error:
                 line = getattr(error, "lineno", 0) or 0
                 problems.append(violation(
@@ -159,6 +169,23 @@ class CodeBase:
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
 
+    def class_method(self, class_name: str, name: str) -> tuple[SourceFile, FunctionNode] | None:
+        """``name`` defined on the class or, breadth first, on its scanned bases.  A class name
+        defined twice in the tree is ambiguous and resolves to nothing."""
+        queue, seen = [class_name], set()
+        while queue:
+            current = queue.pop(0)
+            defs = self.classes.get(current, [])
+            if current in seen or len(defs) != 1:
+                continue
+            seen.add(current)
+            owner, cls = defs[0]
+            found = self.method(cls, name)
+            if found is not None:
+                return owner, found
+            queue.extend(b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in cls.bases)
+        return None
+
     def module_function(self, source: SourceFile, name: str) -> FunctionNode | None:
         local = next((n for n in source.tree.body if isinstance(n, FunctionNode) and n.name == name), None)
         if local is not None:
@@ -175,11 +202,18 @@ class CodeBase:
     def definition(self, source: SourceFile, func: ast.expr,
                    at: ast.AST) -> tuple[SourceFile, FunctionNode] | None:
         """The function ``func`` names at node ``at``: ``self.m`` (a method of the enclosing
-        class) or a module function (local or imported from a scanned module)."""
+        class or its bases), ``x.m`` / ``self.x.m`` with ``x`` of a known scanned class, or a
+        module function (local or imported from a scanned module)."""
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
             cls = source.enclosing_class(at)
             found = self.method(cls, func.attr) if cls else None
+            if found is None and cls is not None:
+                return self.class_method(cls.name, func.attr)   # inherited
             return (source, found) if found else None
+        if isinstance(func, ast.Attribute):
+            # ``x.m`` / ``self.x.m`` where the code says what x is (see contracts.scanner.types).
+            known = receiver_type(self, source, func.value, at)
+            return self.class_method(known.name, func.attr) if known is not None and known.scanned else None
         if isinstance(func, ast.Name):
             found = self.module_function(source, func.id)
             if found is None:

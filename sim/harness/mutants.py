@@ -76,6 +76,8 @@ class Catalogue:
     callers: tuple[str, ...] = ()
     """Directories (relative to the project root) whose calls count for ``check`` probes, e.g. the
     entry points that build the system (``simwire check --callers``)."""
+    target: str | None = None
+    """The ``--target`` of ``run``/``explore`` probes that name none (``docs/targets.md``)."""
 
 
 @dataclass
@@ -112,8 +114,11 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     settings = _read_toml(settings_file) if settings_file.exists() else {}
     code = settings.get("code", "system")
     callers = settings.get("callers", [])
+    target = settings.get("target")
     if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
         raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
+    if target is not None and not isinstance(target, str):
+        raise CatalogueError(f"{settings_file}: target must be a string like 'examples.tally.target:TARGET'")
     files = sorted(p for p in root.glob("*.toml") if p.name != "catalogue.toml")
     if not files:
         raise CatalogueError(f"{root}: no mutant files (*.toml)")
@@ -123,7 +128,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants, tuple(callers))
+    return Catalogue(root, code, mutants, tuple(callers), target)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -213,7 +218,7 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
         seeds: int | None = None
         probes = []
         for probe in mutant.probes:
-            outcome = _run_probe(probe, workdir, code_dir, _callers(catalogue, project_root))
+            outcome = _run_probe(probe, workdir, code_dir, _callers(catalogue, project_root), catalogue.target)
             probes.append(outcome)
             if outcome.get("error"):
                 return MutantResult(mutant.id, mutant.defect, False, sorted(fired), seeds,
@@ -233,8 +238,11 @@ def _callers(catalogue: Catalogue, project_root: Path) -> list[Path]:
     return [project_root / caller for caller in catalogue.callers]
 
 
-def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Path] = ()) -> dict[str, Any]:
+def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Path] = (),
+               target: str | None = None) -> dict[str, Any]:
     command = [sys.executable, "-m", "sim", probe.kind, *probe.args, "--json"]
+    if target and probe.kind in ("run", "explore") and "--target" not in probe.args:
+        command += ["--target", target]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(code_dir)]
         for caller in callers:
@@ -291,7 +299,7 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
         code_dir = workdir / catalogue.code
         shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
         for key in sorted(probes):
-            outcome = _run_probe(probes[key], workdir, code_dir, _callers(catalogue, project_root))
+            outcome = _run_probe(probes[key], workdir, code_dir, _callers(catalogue, project_root), catalogue.target)
             name = " ".join((key[0], *key[1]))
             if outcome.get("error"):
                 control.errors.append(f"{name}: {outcome['error']}")

@@ -16,9 +16,10 @@ import gc
 import importlib
 import sys
 
-WORLD_MODULES = ("contracts.monitor", "contracts.registry", "contracts.registry.trading", "contracts.schema",
-                 "sim.world.exchange", "sim.world.market", "sim.world.ports", "sim.world.questdb", "system.config",
-                 "system.container", "system.controllers", "anyio._backends._asyncio", "anyio._backends._trio")
+WORLD_MODULES = ("contracts.migrations", "contracts.monitor", "contracts.registry", "contracts.registry.trading",
+                 "contracts.schema", "sim.harness.trading_target", "sim.harness.worlds", "sim.world.exchange",
+                 "sim.world.market", "sim.world.ports", "sim.world.questdb", "system.config", "system.container",
+                 "system.controllers", "anyio._backends._asyncio", "anyio._backends._trio")
 """What the scenario's world (and the kernel's lock hooks, on both anyio backends) import."""
 
 _frozen = False

@@ -11,7 +11,7 @@ import pytest
 from contracts.monitor import _PayloadValidator
 from contracts.registry import load_registry
 from contracts.validators import compile_payload_check
-from sim.harness import scenario
+from sim.harness import session
 from sim.harness.recorder import EventRecorder
 from sim.harness.scenario import ScenarioSpec, run_scenario
 
@@ -28,7 +28,7 @@ def published() -> list[tuple[str, dict[str, Any]]]:
             events.append((topic, dict(payload)))
             super().on_publish(topic, payload, subscribers)
 
-    with mock.patch.object(scenario, "EventRecorder", Keeping):
+    with mock.patch.object(session, "EventRecorder", Keeping):
         assert run_scenario(ScenarioSpec(mode="paper", hours=0.5), trace=False).clean
     return events
 

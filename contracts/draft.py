@@ -1,0 +1,224 @@
+"""``simwire init``: a first registry and ``[tool.simwire]`` section drafted from the code's own
+facts, so onboarding starts from what the code does rather than from a blank file.
+
+What is read (nothing is imported or run):
+
+- the publish and subscribe sites (``contracts.scanner``, with no registry): topics, the payload
+  keys each publish site sends, publishers, subscribing components, the keys each handler reads;
+- the files that reach the wall clock, entropy, threads or sockets (candidate ports);
+- ``*.sql`` directories (migrations), their dialect guessed from the DDL, rollback files.
+
+What a person must decide is left as ``TODO`` in the output: field types, which fields are
+required, roles and which roles each mode requires, lineage, which flagged files really are
+adapters.  Keys a handler reads that no publisher sends are listed as a TODO and *not* added
+as fields: declaring them would hide the defect ``simwire check`` reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts.config import STANDALONE_FILE
+from contracts.registry import FIELD_TYPES
+from contracts.scanner import scan
+from contracts.scanner.model import ScanResult
+
+REGISTRY_MODULE = "simwire_registry"
+_SKIPPED_DIRS = frozenset({"tests", "test", "docs", "build", "dist", "venv", "env", "node_modules", "examples"})
+_POSTGRES = re.compile(r"\b(SERIAL|BIGSERIAL|TIMESTAMPTZ|TEXT|REFERENCES|PRIMARY\s+KEY|VARCHAR\s*\()", re.IGNORECASE)
+_QUESTDB = re.compile(r"\b(PARTITION\s+BY|SYMBOL|DEDUP\s+UPSERT|WAL)\b|\btimestamp\s*\(\s*\w+\s*\)", re.IGNORECASE)
+_ROLLBACK = re.compile(r"rollback|down|revert", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The two texts ``simwire init`` writes, and where the configuration goes."""
+
+    registry: str
+    config: str
+    config_in_pyproject: bool
+
+
+def draft(root: Path) -> Draft:
+    """Read the project at ``root`` and draft its registry and configuration."""
+    root = root.resolve()
+    paths = _source_paths(root)
+    result = scan(root, include=tuple(p for p in paths if p != "."), ports=())
+    migrations = _migration_dirs(root)
+    pyproject = root / "pyproject.toml"
+    in_pyproject = pyproject.is_file()
+    return Draft(_registry_text(root.name, result), _config_text(result, paths, migrations, root, in_pyproject),
+                 in_pyproject)
+
+
+def _source_paths(root: Path) -> list[str]:
+    """Top-level directories holding Python code (not tests, docs, environments), or ``.``."""
+    found = sorted(p.name for p in root.iterdir()
+                   if p.is_dir() and not p.name.startswith((".", "_")) and p.name.lower() not in _SKIPPED_DIRS
+                   and not p.name.lower().startswith("test") and (p / "pyvenv.cfg").exists() is False
+                   and any(p.rglob("*.py")))
+    return found or ["."]
+
+
+def _migration_dirs(root: Path) -> list[tuple[str, str, list[str]]]:
+    """(directory, dialect guess, rollback file names) for each directory of ``*.sql`` files."""
+    found = []
+    dirs = sorted({p.parent for p in root.rglob("*.sql")
+                   if not any(part.startswith(".") for part in p.relative_to(root).parts)})
+    for directory in dirs:
+        files = sorted(directory.glob("*.sql"))
+        text = "\n".join(f.read_text(encoding="utf-8-sig", errors="replace") for f in files)
+        postgres, questdb = len(_POSTGRES.findall(text)), len(_QUESTDB.findall(text))
+        dialect = "postgres" if postgres > questdb else "questdb"
+        rollbacks = [f.name for f in files if _ROLLBACK.search(f.stem)]
+        found.append((directory.relative_to(root).as_posix(), dialect, rollbacks))
+    return found
+
+
+def _snake(name: str) -> str:
+    name = name.removeprefix("module:").rpartition(".")[2]
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _registry_text(project: str, result: ScanResult) -> str:
+    publishes: dict[str, list] = defaultdict(list)
+    subscribes: dict[str, list] = defaultdict(list)
+    for site in result.publishes:
+        if site.topic is not None:
+            publishes[site.topic].append(site)
+    for site in result.subscribes:
+        if site.topic is not None:
+            subscribes[site.topic].append(site)
+    any_type = repr(FIELD_TYPES)
+    lines = [
+        f'"""Event contracts of {project}: drafted by `simwire init` from the code\'s publish and subscribe',
+        "sites.  Review every TODO: field types, required fields, roles, the roles each mode requires,",
+        'lineage.  See docs/contracts.md (registry) and docs/contracts-generic.md."""',
+        "",
+        "from contracts.registry import Consumer, Field, Registry, Topic",
+        "",
+        f"ANY = {any_type}   # TODO: narrow each field's types",
+        "",
+        "TOPICS = (",
+    ]
+    for topic in sorted(set(publishes) | set(subscribes)):
+        sites = publishes.get(topic, [])
+        readable = [s for s in sites if s.keys is not None]
+        keys = sorted({k for s in readable for k in s.keys or ()})
+        always = ({k for k in keys if all(s.keys_complete and k in (s.keys or ()) for s in readable)}
+                  if readable else set())
+        read_by = subscribes.get(topic, [])
+        unsent = sorted({k for s in read_by for k, _ in s.reads} - set(keys)) if readable else []
+        if not sites:   # published elsewhere (another service?): what the handlers read is all there is
+            keys = sorted({k for s in read_by for k, _ in s.reads})
+            always = set()
+        lines.append("    Topic(")
+        lines.append(f"        {topic!r},")
+        for site in sites:
+            shown = ", ".join(site.keys) if site.keys is not None else "(payload not readable)"
+            lines.append(f"        # published by {site.component} at {site.location}: {shown}")
+        if not sites:
+            lines.append("        # TODO: nothing in the scanned code publishes this topic")
+        for site in read_by:
+            reads = ", ".join(sorted({k for k, _ in site.reads})) or "(no keys read)"
+            owner = site.declared_component or site.component
+            lines.append(f"        # read by {owner}.{site.handler.rpartition('.')[2]} at {site.location}: {reads}")
+        if unsent:
+            lines.append(f"        # TODO: handlers read {', '.join(unsent)}, which no publisher sends")
+        if keys:
+            lines.append("        fields=(")
+            for key in keys:
+                required = "" if key in always else ", required=False"
+                lines.append(f"            Field({key!r}, ANY{required}),")
+            lines.append("        ),")
+        else:
+            lines.append("        fields=(),")
+        producers = sorted({s.component for s in sites})
+        lines.append(f"        producers={tuple(producers)!r},")
+        consumers = sorted({(s.declared_component or s.component, s.role or _snake(s.declared_component or s.component))
+                            for s in read_by})
+        lines.append("        consumers=(" + "".join(f"Consumer({c!r}, {r!r}), " for c, r in consumers).rstrip(", ")
+                     + ("," if len(consumers) == 1 else "") + "),   # TODO: name the roles")
+        lines.append("        required_roles={},   # TODO: {\"live\": (\"<role>\",)} for consumers that must be there")
+        lines.append("    ),")
+    lines += [
+        ")",
+        "",
+        "REGISTRY = Registry(",
+        f"    name={project!r},",
+        '    modes=("live",),   # TODO: every mode the system runs in',
+        "    topics={topic.name: topic for topic in TOPICS},",
+        "    lineage=(),   # TODO: Lineage(topic, field, table, column) for each stored field",
+        ")",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _config_text(result: ScanResult, paths: list[str], migrations: list[tuple[str, str, list[str]]], root: Path,
+                 in_pyproject: bool) -> str:
+    prefix = "tool.simwire" if in_pyproject else ""
+    header = f"[{prefix}]" if prefix else ""
+    lines = ["# drafted by `simwire init`; see docs/contracts-generic.md for every key"]
+    if header:
+        lines.append(header)
+    lines += [
+        f"paths = {_toml_list(paths)}",
+        f'registry = "{REGISTRY_MODULE}:REGISTRY"',
+        'baseline = ".simwire-baseline.json"',
+    ]
+    flagged = sorted({v.location.rpartition(":")[0] for v in result.violations
+                      if v.rule == "static.nondeterminism-source"})
+    if flagged:
+        lines.append("# TODO: keep only the files that implement ports (clock, ids, network); the others are")
+        lines.append("# domain code reaching the real world, which `simwire check` reports")
+        lines.append("ports = [")
+        lines += [f"    # {_toml_str(path)}," for path in flagged]
+        lines.append("]")
+    else:
+        lines.append('ports = ["**/adapters/**"]')
+    for directory, dialect, rollbacks in migrations[:1]:
+        lines += ["", f"[{prefix + '.' if prefix else ''}migrations]", f"paths = [{_toml_str(directory)}]",
+                  f'dialect = "{dialect}"   # TODO: check (guessed from the DDL)']
+        if rollbacks:
+            lines.append('exclude = ["*rollback*", "*down*"]   # rollback files: ' + ", ".join(rollbacks))
+    for directory, _, _ in migrations[1:]:
+        lines.append(f"# TODO: more SQL in {directory}: add it to migrations.paths if it is schema")
+    lines += ["", f"[{prefix + '.' if prefix else ''}bus]", 'publish = ["publish"]   # TODO: your bus\'s method names',
+              'subscribe = ["subscribe"]', ""]
+    if any(p.startswith("test") for p in (q.name for q in root.iterdir() if q.is_dir())):
+        lines += [f"[{prefix + '.' if prefix else ''}per-path-ignores]",
+                  '"tests/**" = ["static.nondeterminism-source"]', ""]
+    return "\n".join(lines)
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(_toml_str(v) for v in values) + "]"
+
+
+def write_draft(root: Path, result: Draft, *, force: bool = False) -> list[Path]:
+    """Write the registry module and the configuration; never overwrite without ``force``.
+    Returns the files written.  Raises FileExistsError naming what already exists."""
+    registry = root / f"{REGISTRY_MODULE}.py"
+    config = root / ("pyproject.toml" if result.config_in_pyproject else STANDALONE_FILE)
+    if registry.exists() and not force:
+        raise FileExistsError(f"{registry} exists (pass --force to overwrite)")
+    if result.config_in_pyproject:
+        text = config.read_text(encoding="utf-8")
+        if re.search(r"^\[tool\.simwire[\].]", text, re.MULTILINE):
+            raise FileExistsError(f"{config} already has a [tool.simwire] section")
+        config_text = text.rstrip("\n") + "\n\n" + result.config
+    else:
+        if config.exists() and not force:
+            raise FileExistsError(f"{config} exists (pass --force to overwrite)")
+        config_text = result.config
+    registry.write_text(result.registry, encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
+    return [registry, config]
