@@ -28,13 +28,8 @@ from sqlglot.tokens import Tokenizer, TokenType
 from contracts.migrations import load_schema
 from contracts.postgres_ddl import postgres_type, render_schema
 from contracts.rules import violation
-<<<<<<< HEAD
 from contracts.schema import Schema
 from sim.harness.trading_target import TRADING_TABLES, migrations_dir
-=======
-from contracts.schema import Schema
-from sim.harness.scenario import TRADING_TABLES, migrations_dir
->>>>>>> migrations
 from simwire.violation import Violation
 from system.adapters.asyncpg_database import DatabaseSettings
 from system.ports import Database, DatabaseError
@@ -323,54 +318,12 @@ def run_on_database(settings: DatabaseSettings, spec: Any) -> Any:
     started = time.perf_counter()
     error: BaseException | None = None
     try:
-<<<<<<< HEAD
         anyio.run(driver.main, backend="asyncio")
     except (DatabaseError, RealDatabaseError, OSError):
         raise  # the server is unreachable or refused the migrations: not a finding about the system
     except Exception as raised:
         error = raised
     return driver.result(error=error, wall_seconds=time.perf_counter() - started)
-=======
-        async with db.acquire() as connection:
-            server = str(await connection.fetchval("SELECT version()"))
-        created = await migrate(db)
-        ticks = generate(spec.symbols, start=DEFAULT_EPOCH, hours=spec.hours, tick_seconds=spec.tick_seconds,
-                         seed=spec.seed)
-        await load_ticks(db, ticks)
-        await db.wait_for_wal()
-        container = Container(SystemConfig.default(symbols=spec.symbols), clock=SystemClock(), ids=UuidIds(),
-                              random=StdRandom(), database=db)
-        recorder = EventRecorder()
-        container.event_bus.add_observer(recorder)
-        controller = container.create_unified_trading_controller()
-        await controller.start()
-        session_id = await controller.create_session(SessionSpec(
-            mode="backtest", symbols=spec.symbols, start=DEFAULT_EPOCH,
-            end=DEFAULT_EPOCH + timedelta(hours=spec.hours)))
-        try:
-            await controller.start_session(session_id)
-            await controller.wait_session(session_id)
-        finally:
-            await controller.stop_session(session_id)
-            await controller.stop()
-        await db.wait_for_wal()
-        facts = await _session_facts(controller.session(session_id), session_id, ticks, spec.symbols)
-        tables = await _session_rows(db, session_id)
-        violations = oracles.check_all(oracles.RunFacts(
-            [facts], recorder, tables, list(controller.persistence.failures) if controller.persistence else [],
-            [f"{s.name} -> {s.topic}" for s in container.event_bus.subscriptions()],
-            location=f"(real run {session_id})"))
-        violations += compare_schema(load_schema(migrations_dir()), await live_schema(db),
-                                     dialect=db.dialect, where=redact(settings.dsn))
-    finally:
-        await db.close()
-    counts = recorder.counts
-    summary = {"ticks": counts[topics.MARKET_PRICE_UPDATE], "signals": counts[topics.SIGNAL_GENERATED],
-               "orders": counts[topics.ORDER_CREATED], "fills": counts[topics.ORDER_FILLED],
-               "rows": {name: len(rows) for name, rows in tables.items()}, "state": facts.state,
-               "wall_seconds": time.perf_counter() - started}
-    return RealRunResult(redact(settings.dsn), server, db.dialect, created, session_id, violations, summary)
->>>>>>> migrations
 
 
 def print_real_run(result: Any) -> None:

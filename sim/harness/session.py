@@ -180,8 +180,8 @@ class SessionDriver:
                               self.world.describe())
 
     def _monitor(self, registry: Any, migrations: Any) -> Any:
-        from contracts.monitor import RuntimeMonitor
         from contracts.migrations import load_schema
+        from contracts.monitor import RuntimeMonitor
 
         assert self.ports is not None
         clock, seed = self.ports.clock, self.spec.seed
