@@ -50,6 +50,7 @@ from contracts.registry.model import Field, Registry, Topic
 from contracts.rules import violation
 from contracts.schema import Schema
 from contracts.sqlcheck import Binding, StatementPlan, plan_statement
+from contracts.validators import compile_payload_check
 from simwire.violation import Violation
 
 _MISSING = object()
@@ -304,8 +305,11 @@ class _PayloadValidator:
             for spec, _, choices in self.checks if choices
         )
         self.good_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+        self.complete_and_clean = compile_payload_check([(f.name, types, choices) for f, types, choices in self.checks])
 
     def problems(self, payload: Mapping[str, Any]) -> list[tuple[tuple[str, ...], Callable[[str], Violation]]]:
+        if self.complete_and_clean(payload):  # the common case, one generated function per topic
+            return []
         shape = (tuple(payload), tuple(map(type, payload.values())))
         if shape in self.good_shapes and all(payload.get(name, _MISSING) in allowed
                                              for name, allowed in self.choice_checks):

@@ -209,8 +209,10 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     of the system under test: a crash is a violation like any other.  ``coverage`` asks the
     kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it."""
     import sim.kernel
+    from sim.harness.process import prepare_process
     from sim.harness.worlds import SimulatedWorld
 
+    prepare_process()  # imports and a one-time gc.freeze(): start-up is not the run's time
     driver = SessionDriver(spec, SimulatedWorld())
     started = time.perf_counter()
     extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}

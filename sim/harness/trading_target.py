@@ -50,14 +50,14 @@ class TradingTarget(BaseTarget):
                             f"time); got --mode {spec.mode} --sessions {spec.sessions}")
 
     async def build(self, ports: Ports) -> TradingSystem:
-        from sim.world.market import SimulatedMarketFeed, generate, load_into
+        from sim.world.market import SimulatedMarketFeed, load_into, market_ticks
         from sim.world.ports import DEFAULT_EPOCH
         from system.config import SystemConfig
         from system.container import Container
 
         spec, db = ports.spec, ports.database
-        ticks = generate(spec.symbols, start=DEFAULT_EPOCH, hours=spec.hours, tick_seconds=spec.tick_seconds,
-                         seed=spec.market_seed)
+        ticks = market_ticks(spec.symbols, start=DEFAULT_EPOCH, hours=spec.hours,  # made once per data seed
+                             tick_seconds=spec.tick_seconds, seed=spec.market_seed)
         if spec.mode == "backtest":
             if ports.simulated:
                 await load_into(db, ticks)

@@ -1,6 +1,7 @@
 """Market data for simulated runs: seeded generators, CSV loading, loading into the simulated
 QuestDB, and the simulated live feed for paper mode."""
 
+from sim.world.market.cache import market_ticks
 from sim.world.market.csv_files import CsvError, load_csv
 from sim.world.market.feed import SimulatedMarketFeed
 from sim.world.market.generators import DEFAULT_REGIMES, REGIMES, generate, iter_ticks
@@ -15,4 +16,5 @@ __all__ = [
     "iter_ticks",
     "load_csv",
     "load_into",
+    "market_ticks",
 ]

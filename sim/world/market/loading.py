@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from datetime import UTC
 from operator import attrgetter
 from typing import Any
@@ -31,18 +31,16 @@ async def load_into(db: SimQuestDB, ticks: Iterable[Tick]) -> int:
     return db.load_rows(MARKET_DATA, _rows(ticks, store.columns))
 
 
-def _rows(ticks: Iterable[Tick], columns: list[str]) -> Iterator[list[Any]]:
-    """Rows in the table's column order, straight from the Tick fields.
+def _rows(ticks: Iterable[Tick], columns: list[str]) -> list[tuple[Any, ...]]:
+    """Rows in the table's column order, straight from the Tick fields, built a column at a
+    time (a bulk load of a day is a quarter of a million rows).
 
     Ticks of several symbols at one instant share one naive datetime (memory, and speed).
     """
-    fields = attrgetter(*columns)
+    ticks = ticks if isinstance(ticks, Sequence) else list(ticks)
+    values = [list(map(attrgetter(column), ticks)) for column in columns]
     at = columns.index("timestamp")
-    aware = naive = None
-    for tick in ticks:
-        row = list(fields(tick))
-        if tick.timestamp is not aware:
-            aware = tick.timestamp
-            naive = (aware if aware.tzinfo is UTC else aware.astimezone(UTC)).replace(tzinfo=None)
-        row[at] = naive
-        yield row
+    naive = {aware: (aware if aware.tzinfo is UTC else aware.astimezone(UTC)).replace(tzinfo=None)
+             for aware in dict.fromkeys(values[at])}
+    values[at] = list(map(naive.__getitem__, values[at]))
+    return list(zip(*values, strict=True))  # tuples: load_rows copies them into the table's own lists

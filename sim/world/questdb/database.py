@@ -19,9 +19,10 @@ simulation kernels).
 from __future__ import annotations
 
 import copy
+import gc
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -35,7 +36,7 @@ from sim.world.questdb.dialect import offset_of
 from sim.world.questdb.plans import InsertPlan, SelectPlan, UpdatePlan, compile_statement
 from sim.world.questdb.records import SimRecord
 from sim.world.questdb.store import TableStore
-from sim.world.questdb.types import encode_args, encoder_for
+from sim.world.questdb.types import encode_args, encoder_for, passes_unchanged
 from system.ports import DatabaseError, DataError, QueryError, TransientDatabaseError
 
 DEFAULT_MIGRATIONS = Path(__file__).resolve().parents[3] / "system" / "migrations"
@@ -165,6 +166,33 @@ class SimQuestDB:
         table, the row and the column).
         """
         store = self._existing_store(table)
+        rows = rows if isinstance(rows, list) else list(rows)
+        with _collector_paused():
+            count = self._load_whole_columns(store, rows)
+            if count is None:
+                count = self._load_row_by_row(table, store, rows)
+        store.sequencer_txn += 1
+        store.writer_txn += 1
+        return count
+
+    @staticmethod
+    def _load_whole_columns(store: TableStore, rows: list[Any]) -> int | None:
+        """The fast path of ``load_rows``: sequences of the right width whose every column the
+        encoders would pass unchanged are checked a column at a time and handed to the store
+        in one piece.  None: not such rows; the row-by-row path decides (and names errors)."""
+        width = len(store.columns)
+        if not rows or not set(map(type, rows)) <= {list, tuple} or set(map(len, rows)) != {width}:
+            return None
+        columns = list(zip(*rows, strict=True))
+        if not all(passes_unchanged(kind, column) for kind, column in zip(store.types, columns, strict=True)):
+            return None
+        if store.ts_position is not None and None in columns[store.ts_position]:
+            return None
+        store.load(list(map(list, rows)))
+        return len(rows)
+
+    @staticmethod
+    def _load_row_by_row(table: str, store: TableStore, rows: list[Any]) -> int:
         encoders = [encoder_for(kind) for kind in store.types]
         columns = store.columns
         known = set(columns)
@@ -186,8 +214,6 @@ class SimQuestDB:
                 raise DataError(f"load_rows({table!r}) row {number}: designated timestamp column cannot be NULL")
             insert(values)
             count += 1
-        store.sequencer_txn += 1
-        store.writer_txn += 1
         return count
 
     # --- Catalog (for plans) ------------------------------------------------------------------
@@ -443,6 +469,24 @@ def _is_ddl(query: str) -> bool:
 
 def _layout_of(table: Table) -> tuple[Any, ...]:
     return (tuple(table.columns.values()), table.designated_timestamp, table.dedup_keys)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a bulk load.
+
+    A day of market data is a quarter of a million new row lists, none of them in a cycle;
+    each 700 allocations would start a young collection that walks them again, and the
+    survivors soon trigger full collections over everything alive (a bulk load ran 3-5x
+    slower with the collector on than off).  Reference counting still frees as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load_error(table: str, number: int, columns: list[str], encoders: list[Callable[[Any], Any]],

@@ -16,7 +16,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from typing import Any
 
 from contracts.schema import Column, Table
@@ -133,6 +134,36 @@ class TableStore:
             if run is None:
                 run = runs[row[at]] = Run()
             run.add(key, row)
+
+    def load(self, rows: list[list[Any]]) -> None:
+        """Insert ``rows`` (complete, encoded) with the result of inserting them one by one.
+
+        Into an empty table, rows already in timestamp order with distinct dedup keys (a bulk
+        load of generated data) are filed in a few passes instead of a bisection per row;
+        anything else takes the row-by-row path.
+        """
+        at = self.ts_position
+        if self.all.rows or at is None:
+            self.bulk_insert(rows)
+            return
+        keys = list(map(itemgetter(at), rows))
+        try:
+            ordered = keys == sorted(keys)
+        except TypeError:  # mixed or NULL timestamps: let insert() order them
+            ordered = False
+        dedup: dict[tuple[Any, ...], list[Any]] = {}
+        if ordered and self.dedup_positions:
+            dedup = dict(zip(map(self._dedup_getter, rows), rows, strict=True))
+        if not ordered or (self.dedup_positions and len(dedup) != len(rows)):
+            self.bulk_insert(rows)
+            return
+        self.all = Run(keys, list(rows))
+        self.dedup = dedup
+        for position, runs in self.by_symbol.items():
+            values = list(map(itemgetter(position), rows))
+            for value in dict.fromkeys(values):  # first-appearance order, as insert() creates runs
+                chosen = list(map(eq, values, repeat(value)))
+                runs[value] = Run(list(compress(keys, chosen)), list(compress(rows, chosen)))
 
     def bulk_insert(self, rows: Iterable[list[Any]]) -> int:
         count = 0

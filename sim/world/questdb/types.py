@@ -12,7 +12,7 @@ anything that has ``__int__``, so a float written to a LONG column is truncated 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -92,6 +92,27 @@ def encoder_for(column_type: str | None) -> Encoder:
     if column_type is None:
         return _untyped
     return _ENCODERS.get(column_type.upper(), _untyped)
+
+
+def passes_unchanged(column_type: str | None, values: Sequence[Any]) -> bool:
+    """True when the column's encoder returns every one of ``values`` as it is (NULL included).
+
+    Lets a bulk load check a whole column with a few C-level passes instead of calling the
+    encoder per value; False means "not sure", and the caller encodes value by value (which
+    also produces the precise error for a bad one).
+    """
+    encoder = encoder_for(column_type)
+    if encoder is _untyped:
+        return True
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if encoder is _real:
+        return kinds <= {float}
+    if encoder is _text:
+        return kinds <= {str}
+    if encoder is _timestamp:
+        return kinds <= {datetime} and all(value.tzinfo is None for value in set(values) if value is not None)
+    return False
 
 
 def encode_args(encoders: tuple[Encoder, ...], args: tuple[Any, ...], *, row: int | None = None) -> list[Any]:
