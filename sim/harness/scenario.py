@@ -22,6 +22,7 @@ from typing import Any
 
 from sim.harness import oracles
 from sim.harness.recorder import EventRecorder
+from sim.harness.storage_oracle import StorageGateWatch, suspended_at_end
 from sim.world.faults import FaultPlan
 from simwire.violation import Violation
 
@@ -158,6 +159,7 @@ class _World:
     def __init__(self, spec: ScenarioSpec) -> None:
         self.spec = spec
         self.recorder = EventRecorder()
+        self.storage_gate = StorageGateWatch()
         self.monitor: Any = None
         self.sessions: list[oracles.SessionFacts] = []
         self.tables: dict[str, list[dict[str, Any]]] = {}
@@ -204,6 +206,7 @@ class _World:
                               database=db, market_feed=feed, **live_ports)
         bus = container.event_bus
         bus.add_observer(self.recorder)
+        bus.add_observer(self.storage_gate)
         if spec.monitor:
             self.monitor = RuntimeMonitor(load_registry(), parse_migrations(migrations_dir()), mode=spec.mode,
                                           location_hint=lambda: f"t={clock.monotonic():.3f}s seed {spec.seed}")
@@ -262,6 +265,9 @@ class _World:
         found: list[Violation] = []
         if self.monitor is not None:
             found += self.monitor.violations()
+        if self.database is not None and self.sessions:
+            where = f"(seed {self.spec.seed})"
+            found += suspended_at_end(self.database, where) + self.storage_gate.violations(where)
         if self.sessions:
             facts = oracles.RunFacts(self.sessions, self.recorder, self.tables, self.persistence_failures,
                                      self.leftover_subscriptions, location=f"(seed {self.spec.seed})",
@@ -282,11 +288,13 @@ class _World:
             "orders": rec.counts[topics.ORDER_CREATED],
             "fills": rec.counts[topics.ORDER_FILLED],
             "rejections": rec.counts[topics.ORDER_REJECTED],
+            "storage_suspensions": rec.counts[topics.STORAGE_TABLE_SUSPENDED],
             "positions_opened": rec.counts[topics.POSITION_OPENED],
             "positions_closed": rec.counts[topics.POSITION_CLOSED],
             "realized_pnl": round(sum(a.get("realized_pnl", 0.0) for a in accounts), 8),
             "fees": round(sum(a.get("fees", 0.0) for a in accounts), 8),
             "rows": {name: len(rows) for name, rows in self.tables.items()},
+            "statements": self.database.statement_counts() if self.database is not None else {},
             "session_wall_seconds": self.session_wall_seconds,
             "sessions": [{"session_id": s.session_id, "state": s.state} for s in self.sessions],
         }

@@ -11,6 +11,7 @@ from sim.world.questdb.database import (
     SimQuestDB,
     SimTransaction,
     StatementObserver,
+    SuspendedTable,
 )
 from sim.world.questdb.records import SimRecord
 
@@ -22,4 +23,5 @@ __all__ = [
     "SimRecord",
     "SimTransaction",
     "StatementObserver",
+    "SuspendedTable",
 ]
