@@ -332,6 +332,15 @@ RULES: tuple[Rule, ...] = (
          "The simulators know what they injected; any other refusal is the system sending something "
          "wrong (a broken signature, an invalid order), even when the run otherwise ends clean.",
          "a run: a signing change makes the exchange answer 602 to every order"),
+    Rule("oracle.wal-suspended", E, _ORACLE,
+         "A WAL table is still suspended when the run ends: acknowledged writes are invisible.",
+         "QuestDB acknowledged them and then failed to apply one; without a health check that resumes the "
+         "table, every later row is lost from every reader's view and no statement ever errored.",
+         "a run with db_suspend_rate: nobody reads wal_tables() or issues ALTER TABLE t RESUME WAL"),
+    Rule("oracle.entry-while-suspended", E, _ORACLE,
+         "An entry order was created while a table of the trading record was suspended.",
+         "The position it opens cannot be recorded where anyone can read it until the table resumes.",
+         "a run: the order manager ignores storage.table_suspended"),
     Rule("oracle.handler-error", E, _ORACLE, "A subscriber raised during the run.",
          "The bus isolated it, but the work that handler should have done was lost.",
          "a run: KeyError in a persistence handler"),

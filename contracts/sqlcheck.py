@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import re
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -50,6 +51,9 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp
 # so the words inside a string literal do not count.
 _QUESTDB_EXTENSIONS = (("SAMPLE", "BY"), ("LATEST", "BY"), ("LATEST", "ON"), ("ASOF", "JOIN"), ("LT", "JOIN"),
                        ("SPLICE", "JOIN"))
+_WAL_CONTROL = re.compile(r"\s*ALTER\s+TABLE\s+\"?(\w+)\"?\s+(?:RESUME|SUSPEND)\s+WAL"
+                          r"(?:\s+FROM\s+(?:TXN|TRANSACTION)\s+(?:\d+|\$\d+))?\s*;?\s*$", re.IGNORECASE)
+"""Operating a WAL table from code (a health check resuming a suspended table) is not DDL."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,16 @@ class _Planner:
         self.plan_.violations.append(violation(rule, message, expected=expected, seen=seen, sql=_one_line(self.sql)))
 
     def plan(self) -> StatementPlan:
+        wal_control = _WAL_CONTROL.match(self.sql)
+        if wal_control is not None:
+            table = self.schema.tables.get(wal_control.group(1).lower())
+            if table is None:
+                self.report("sql.unknown-table", f"table {wal_control.group(1)!r} does not exist in the schema "
+                            "model", "a table created by the migrations", wal_control.group(1))
+            elif not table.wal:
+                self.report("sql.unsupported", "RESUME/SUSPEND WAL on a table without WAL",
+                            "a WAL table", f"{table.name} (not WAL)")
+            return self.plan_
         extension = _questdb_extension(self.sql)
         if extension:
             self.report("sql.unchecked", f"QuestDB extension {extension} is not understood by the "

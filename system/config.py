@@ -45,12 +45,20 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class PersistenceConfig:
-    """Settings of TradingPersistenceService."""
+    """Settings of TradingPersistenceService and the StorageHealthMonitor.
+
+    ``health_check_seconds``: how often the WAL state of the tables is read while a session
+    runs (entries are checked before they are placed whatever this says).  QuestDB suspends a
+    table on an apply error and stays quiet about it; half a minute bounds how long a paper
+    or live session can keep writing rows nobody can read."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    health_check_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         _check_type("PersistenceConfig.retry", self.retry, RetryPolicy)
+        if not (isinstance(self.health_check_seconds, int | float) and self.health_check_seconds > 0):
+            raise ValueError(f"PersistenceConfig.health_check_seconds must be > 0, got {self.health_check_seconds!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from system.notifications import NotificationService
 from system.orders.backtest import BacktestOrderManager
 from system.orders.live import LiveOrderManager
 from system.orders.paper import OrderManager
+from system.persistence.health import StorageHealthMonitor
 from system.persistence.service import TradingPersistenceService
 from system.ports import Clock, Database, FuturesExchange, Ids, MarketFeed, PrivateStream, Random
 from system.strategy.manager import StrategyManager
@@ -72,6 +73,10 @@ class Container:
     def create_trading_persistence_service(self) -> TradingPersistenceService:
         return _required("TradingPersistenceService", lambda: TradingPersistenceService(
             self.event_bus, self.database, self.clock, config=self.config.persistence))
+
+    def create_storage_health_monitor(self) -> StorageHealthMonitor:
+        return _required("StorageHealthMonitor", lambda: StorageHealthMonitor(
+            self.event_bus, self.database, self.clock, interval=self.config.persistence.health_check_seconds))
 
     def create_indicator_engine(self, session_id: str) -> StreamingIndicatorEngine:
         return _required(f"StreamingIndicatorEngine({session_id})", lambda: StreamingIndicatorEngine(

@@ -91,7 +91,8 @@ TOPICS = (
          _number("price"), _number("quantity"), _dict("conditions_met"), _dict("indicator_values"),
          _dict("metadata"), TIMESTAMP),
         producers=("StrategyManager",),
-        consumers=(*(Consumer(manager, "order_execution") for manager in ORDER_MANAGERS), PERSISTENCE),
+        consumers=(*(Consumer(manager, "order_execution") for manager in ORDER_MANAGERS), PERSISTENCE,
+                   Consumer("StorageHealthMonitor", "storage_health")),
         required_roles=_every_mode("order_execution", "persistence"),
     ),
     _persisted("order_created", ORDER_ID, SESSION_ID, SIGNAL_ID, STRATEGY_ID, SYMBOL, ORDER_SIDE,
@@ -122,6 +123,21 @@ TOPICS = (
         producers=("PositionSyncService",),
         consumers=(Consumer("LiveOrderManager", "position_sync"),),
         required_roles={"live": ("position_sync",)},
+    ),
+    Topic(
+        "storage.table_suspended",
+        (_text("table"), _text("error"), Field("writer_txn", ("int",)), Field("sequencer_txn", ("int",)),
+         TIMESTAMP),
+        producers=("StorageHealthMonitor",),
+        consumers=(PERSISTENCE, *(Consumer(manager, "storage_guard") for manager in ORDER_MANAGERS)),
+        required_roles=_every_mode("persistence"),
+    ),
+    Topic(
+        "storage.table_resumed",
+        (_text("table"), TIMESTAMP),
+        producers=("StorageHealthMonitor",),
+        consumers=(PERSISTENCE, *(Consumer(manager, "storage_guard") for manager in ORDER_MANAGERS)),
+        required_roles=_every_mode("persistence"),
     ),
     Topic(
         "session.state_changed",
@@ -242,6 +258,7 @@ REQUIRED_COLUMNS = {
 
 SERVICES = (
     Service("TradingPersistenceService", "create_trading_persistence_service", optional=False),
+    Service("StorageHealthMonitor", "create_storage_health_monitor", optional=False),
     Service("StreamingIndicatorEngine", "create_indicator_engine", optional=False),
     Service("StrategyManager", "create_strategy_manager", optional=False),
     Service("OrderManager", "create_order_manager", optional=False),

@@ -56,6 +56,8 @@ def print_scenario(result: Any, *, verdict: bool = True) -> None:
         ("realized PnL / fees", f"{summary['realized_pnl']:.4f} / {summary['fees']:.4f}"),
         ("rows", ", ".join(f"{k}={v}" for k, v in summary.get("rows", {}).items())),
         ("market data", data_span(summary) or "-"),
+        ("statements", ", ".join(f"{k}={v}" for k, v in summary.get("statements", {}).items()
+                                 if not k.startswith("SELECT")) or "none"),
         ("virtual / wall seconds", f"{summary['virtual_seconds']:.1f} / {summary['wall_seconds']:.2f}"
                                    f" ({summary['ticks'] / max(summary['wall_seconds'], 1e-9):,.0f} ticks/s)"),
         ("trace hash", result.trace_hash),

@@ -18,7 +18,9 @@ from typing import Any
 from sim.harness.liveness import LivenessPhase, watching
 from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.harness.spec import MODES, ScenarioSpec, SpecError
+from sim.harness.storage_oracle import StorageGateWatch
 from sim.harness.targets import BaseTarget, Ports, SessionRecord
+from sim.world.questdb import statement_counts
 from simwire.violation import Violation
 
 TRADING_TABLES = ("sessions", "strategy_signals", "orders", "positions")
@@ -80,6 +82,7 @@ class TradingTarget(BaseTarget):
         system = TradingSystem(container, spec, ticks, venue)
         system.model = ModelSettings.from_config(config, spec.mode), StrategyReplay(config.strategies)
         container.event_bus.add_observer(system.model[1])  # the reference model's view of the strategies
+        container.event_bus.add_observer(system.storage_gate)
         if ports.simulated:  # what the liveness phase switches off
             system.fault_injectors = getattr(db, "fault_injectors", ()) + (venue.fault_injectors if venue else ())
         return system
@@ -92,12 +95,15 @@ class TradingTarget(BaseTarget):
         if not facts.get("sessions"):
             return []
         settings, replay = facts["model"]
-        return uninjected_refusals(facts.get("exchange_refusals", [])) + oracles.check_all(oracles.RunFacts(
+        found = uninjected_refusals(facts.get("exchange_refusals", []))
+        found += oracles.check_all(oracles.RunFacts(
             facts["sessions"], record.recorder, record.tables, facts["persistence_failures"],
             record.leftover_subscriptions, location=record.location,
-            extra={"exchange": facts["exchange"]} if facts.get("exchange") is not None else {})) + \
-            facts["liveness"] + check_model(record.recorder, settings, [s.session_id for s in facts["sessions"]],
-                                            replay=replay, location=record.location)
+            extra={"exchange": facts["exchange"]} if facts.get("exchange") is not None else {}))
+        found += facts["liveness"] + facts["storage_gate"].violations(record.location)
+        found += check_model(record.recorder, settings, [s.session_id for s in facts["sessions"]],
+                             replay=replay, location=record.location)
+        return found
 
     def summary(self, record: SessionRecord) -> dict[str, Any]:
         from system import topics
@@ -115,11 +121,13 @@ class TradingTarget(BaseTarget):
             "orders": rec.counts[topics.ORDER_CREATED],
             "fills": rec.counts[topics.ORDER_FILLED],
             "rejections": rec.counts[topics.ORDER_REJECTED],
+            "storage_suspensions": rec.counts[topics.STORAGE_TABLE_SUSPENDED],
             "positions_opened": rec.counts[topics.POSITION_OPENED],
             "positions_closed": rec.counts[topics.POSITION_CLOSED],
             "realized_pnl": round(sum(a.get("realized_pnl", 0.0) for a in accounts), 8),
             "fees": round(sum(a.get("fees", 0.0) for a in accounts), 8),
             "rows": {name: len(rows) for name, rows in record.tables.items()},
+            "statements": statement_counts(record.statement_log),
             "sessions": [{"session_id": s.session_id, "state": s.state} for s in sessions],
             "data_start": record.facts.get("data_span", ("", ""))[0],
             "data_end": record.facts.get("data_span", ("", ""))[1],
@@ -141,6 +149,7 @@ class TradingSystem:
         """True once the controller started and every session was created: only then is there a
         session to stop and facts to read (a start that raised is reported as the crash)."""
         self.model: tuple[ModelSettings, StrategyReplay] | None = None
+        self.storage_gate = StorageGateWatch()
         """The reference model's settings and its strategy replay (a bus observer)."""
         self.fault_injectors: tuple[Any, ...] = ()
         self.liveness: LivenessPhase | None = None
@@ -202,6 +211,7 @@ class TradingSystem:
                 "exchange": self.venue.facts() if self.venue is not None else None,
                 "exchange_refusals": list(self.venue.api.refusals) if self.venue is not None else [],
                 "model": self.model,
+                "storage_gate": self.storage_gate,
                 "liveness": list(self.liveness.violations) if self.liveness is not None else [],
                 # the market-data time covered (a backtest's virtual clock stands still): sim.cli.report.data_span
                 "data_span": (self.ticks[0].timestamp.isoformat(), self.ticks[-1].timestamp.isoformat())

@@ -44,11 +44,13 @@ class SimulatedWorld:
 
     def __init__(self) -> None:
         self._violations: list[Violation] = []
+        self._where = ""
 
     async def ports(self, spec: ScenarioSpec) -> Ports:
         from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.world.questdb import SimQuestDB
 
+        self._where = f"(seed {spec.seed})"
         plan = spec.fault_plan()
         return Ports(spec, clock=VirtualClock(DEFAULT_EPOCH), ids=SeededIds(),
                      random=SeededRandom(spec.sub_seed("random")),
@@ -58,10 +60,13 @@ class SimulatedWorld:
         await db.apply_migrations(directory)
 
     async def settle(self, db: Any) -> None:
-        """The WAL applies within its bound (``oracle.liveness-wal``, ``sim.harness.liveness``)."""
+        """The WAL applies within its bound (``oracle.liveness-wal``, ``sim.harness.liveness``) and
+        no table is left suspended (``oracle.wal-suspended``, ``sim.harness.storage_oracle``)."""
         from sim.harness.liveness import wal_applied
+        from sim.harness.storage_oracle import suspended_at_end
 
         self._violations += await wal_applied(db)
+        self._violations += suspended_at_end(db, self._where)
 
     async def read_tables(self, db: Any, tables: tuple[str, ...],
                           scope: tuple[str, list[str]] | None) -> dict[str, list[dict[str, Any]]]:

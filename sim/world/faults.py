@@ -14,7 +14,14 @@ Sites and what their knobs mean:
   probability that a statement takes effect and *then* fails the same way (the reply was
   lost), which is what makes a blind retry write twice.  ``latency``:
   virtual seconds each statement takes.  ``lag``: WAL apply lag — on a WAL table, a write is
-  acknowledged at once and becomes visible this many virtual seconds later.
+  acknowledged at once and becomes visible this many virtual seconds later.  ``suspend_rate``:
+  probability that a write to a WAL table is acknowledged and then fails when the WAL applies
+  it, which *suspends the table* as a real QuestDB does (questdb-facts.md): later writes are
+  acknowledged and queue, readers see the table as of the failure, ``wal_tables()`` says
+  ``suspended`` with the error, and ``ALTER TABLE t RESUME WAL`` retries the failed transaction
+  (``FROM TXN n`` skips to ``n``); the cause lasts one to three apply attempts, so a resume
+  may have to be repeated.  A client that never looks loses every later write from
+  every reader's view without an error.
 
 * ``exchange`` — every HTTP request to the simulated MEXC futures exchange
   (``sim.world.exchange.transport``).  ``latency``: virtual seconds per request.  ``error_rate``:
@@ -56,6 +63,7 @@ _FIELDS: dict[str, tuple[str, float]] = {
     "lag_ms": ("lag", 0.001),
     "reject_rate": ("reject_rate", 1.0),
     "rate_limit_rate": ("rate_limit_rate", 1.0),
+    "suspend_rate": ("suspend_rate", 1.0),
 }
 
 
@@ -78,7 +86,7 @@ class Span:
         return f"{low:g}ms" if low == high else f"{low:g}..{high:g}ms"
 
 
-_RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate")
+_RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate", "suspend_rate")
 SITES = ("db", "exchange", "stream")
 """The places that draw faults; a plan naming any other site would inject nothing there."""
 
@@ -93,6 +101,7 @@ class SiteFaults:
     ack_loss_rate: float = 0.0
     reject_rate: float = 0.0
     rate_limit_rate: float = 0.0
+    suspend_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -144,7 +153,7 @@ class FaultPlan:
     @classmethod
     def from_spec(cls, text: str) -> FaultPlan:
         """``"[preset,]site_field=value,..."``; fields ``error_rate``, ``ack_loss_rate``, ``reject_rate``,
-        ``rate_limit_rate`` (0..1), ``latency_ms`` and
+        ``rate_limit_rate``, ``suspend_rate`` (0..1), ``latency_ms`` and
         ``lag_ms`` (``5`` or ``1..20``).  A bare preset name is that preset."""
         items = [item.strip() for item in text.split(",") if item.strip()]
         if not items:
@@ -206,6 +215,11 @@ class FaultInjector:
     def rate_limited(self) -> bool:
         return self._draw(self.faults.rate_limit_rate)
 
+    def suspends(self) -> int:
+        """0, or how many times the WAL fails to apply this write before it succeeds (1-3): the
+        cause of a suspension may outlast the first ``RESUME WAL``, as a full disk would."""
+        return 1 + int(self._rng.random() * 3) if self._draw(self.faults.suspend_rate) else 0
+
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
 
@@ -226,7 +240,8 @@ class FaultInjector:
 
 PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
     "none": FaultPlan("none"),
-    "db-flaky": FaultPlan("db-flaky", {"db": SiteFaults(error_rate=0.05, latency=Span(0.001, 0.020))}),
+    "db-flaky": FaultPlan("db-flaky", {"db": SiteFaults(error_rate=0.05, latency=Span(0.001, 0.020),
+                                                       suspend_rate=0.005)}),
     "db-lag": FaultPlan("db-lag", {"db": SiteFaults(lag=Span(0.020, 0.200))}),
     "exchange-flaky": FaultPlan("exchange-flaky", {
         "exchange": SiteFaults(error_rate=0.05, rate_limit_rate=0.03, reject_rate=0.05, ack_loss_rate=0.05,

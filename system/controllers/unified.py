@@ -1,7 +1,7 @@
 """UnifiedTradingController: the system's front door - shared services and every session.
 
-It owns what all sessions share (the TradingPersistenceService and, when enabled, the
-NotificationService) and a task group in which each session runs as one task, so sessions
+It owns what all sessions share (the TradingPersistenceService, the StorageHealthMonitor and,
+when enabled, the NotificationService) and a task group in which each session runs as one task, so sessions
 run concurrently yet isolated: each has its own components, which ignore the other
 sessions' events on the shared bus.
 
@@ -28,6 +28,7 @@ from system.errors import SessionError
 if TYPE_CHECKING:
     from system.container import Container
     from system.notifications import NotificationService
+    from system.persistence.health import StorageHealthMonitor
     from system.persistence.service import TradingPersistenceService
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class UnifiedTradingController:
         self._sessions: dict[str, ExecutionController] = {}
         self._task_group: TaskGroup | None = None
         self.persistence: TradingPersistenceService | None = None
+        self.storage_health: StorageHealthMonitor | None = None
         self.notifications: NotificationService | None = None
+        self._storage_watch: anyio.CancelScope | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -48,12 +51,17 @@ class UnifiedTradingController:
             return
         self.persistence = self._container.create_trading_persistence_service()
         await self.persistence.start()
+        # Subscribed before any session's order manager: on a signal it checks the WAL first.
+        self.storage_health = self._container.create_storage_health_monitor()
+        await self.storage_health.start()
         self.notifications = self._container.create_notification_service()
         if self.notifications is not None:
             await self.notifications.start()
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
+        self._storage_watch = anyio.CancelScope()
+        task_group.start_soon(self._watch_storage, self.storage_health, self._storage_watch)
 
     async def stop(self) -> None:
         """Stop every running session, then the shared services (idempotent)."""
@@ -65,7 +73,14 @@ class UnifiedTradingController:
                 if controller.state in (ExecutionState.STARTING, ExecutionState.RUNNING, ExecutionState.STOPPING):
                     await controller.stop()
         finally:
+            if self._storage_watch is not None:
+                self._storage_watch.cancel()
+            if self.storage_health is not None:
+                with anyio.CancelScope(shield=True):  # resume a late suspension before the record is left
+                    await self.storage_health.check(final=True)
             await task_group.__aexit__(None, None, None)
+            if self.storage_health is not None:
+                await self.storage_health.stop()
             if self.notifications is not None:
                 await self.notifications.stop()
             if self.persistence is not None:
@@ -125,6 +140,11 @@ class UnifiedTradingController:
         return tuple(self._sessions.values())
 
     # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _watch_storage(monitor: StorageHealthMonitor, scope: anyio.CancelScope) -> None:
+        with scope:
+            await monitor.run()
 
     def _require_started(self, operation: str) -> TradingPersistenceService:
         if self._task_group is None or self.persistence is None:

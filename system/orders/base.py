@@ -115,6 +115,7 @@ class OrderManagerBase:
         self._realized_pnl = 0.0
         self._fees = 0.0
         self._subscriptions: list[Subscription] = []
+        self._unwritable: dict[str, str] = {}  # table of the trading record -> why its WAL is suspended
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -127,6 +128,10 @@ class OrderManagerBase:
                                       component=component, role="order_execution"),
             await self._bus.subscribe(topics.MARKET_PRICE_UPDATE, self._on_price_update,
                                       component=component, role="mark_to_market"),
+            await self._bus.subscribe(topics.STORAGE_TABLE_SUSPENDED, self._on_storage_suspended,
+                                      component=component, role="storage_guard"),
+            await self._bus.subscribe(topics.STORAGE_TABLE_RESUMED, self._on_storage_resumed,
+                                      component=component, role="storage_guard"),
         ]
         log.info("orders.started component=%s session=%s", component, self.session_id)
 
@@ -157,6 +162,18 @@ class OrderManagerBase:
         """Every position in opening order, as ``positions`` rows; status OPEN or CLOSED."""
         async with self._lock:
             return [position.row() for position in self._positions.values()]
+
+    # -- storage health --------------------------------------------------------------------
+
+    async def _on_storage_suspended(self, payload: dict[str, Any]) -> None:
+        self._unwritable[payload["table"]] = payload["error"]
+        log.warning("orders.entries_paused component=%s session=%s table=%s", type(self).__name__,
+                    self.session_id, payload["table"])
+
+    async def _on_storage_resumed(self, payload: dict[str, Any]) -> None:
+        if self._unwritable.pop(payload["table"], None) is not None:
+            log.info("orders.entries_resumed component=%s session=%s table=%s", type(self).__name__,
+                     self.session_id, payload["table"])
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -261,6 +278,8 @@ class OrderManagerBase:
 
     def _entry_rejection(self, order: Order) -> str | None:
         """Why an opening order cannot be placed, or None."""
+        if self._unwritable:  # a position we could not record is a position nobody can see
+            return "storage_suspended"
         quantity = order.quantity
         if not (isinstance(quantity, int | float) and math.isfinite(quantity) and quantity > 0):
             return "invalid_quantity"

@@ -68,6 +68,8 @@ class TradingPersistenceService:
             (topics.POSITION_UPDATED, self._on_position_updated),
             (topics.POSITION_CLOSED, self._on_position_closed),
             (topics.SESSION_STATE_CHANGED, self._on_session_state_changed),
+            (topics.STORAGE_TABLE_SUSPENDED, self._on_storage_suspended),
+            (topics.STORAGE_TABLE_RESUMED, self._on_storage_resumed),
         )
         for topic, handler in routes:
             self._subscriptions.append(await self._bus.subscribe(topic, handler, component=COMPONENT, role=ROLE))
@@ -151,6 +153,14 @@ class TradingPersistenceService:
         else:
             await self._write(topics.SESSION_STATE_CHANGED, "sessions", p.get("session_id"),
                               sql.UPDATE_SESSION_STATUS, lambda: (p["new_state"], p["session_id"]))
+
+    async def _on_storage_suspended(self, p: Payload) -> None:
+        # The rows after writer_txn were acknowledged and are invisible until the table resumes.
+        log.error("persistence.table_suspended table=%s applied=%s acknowledged=%s error=%s",
+                  p.get("table"), p.get("writer_txn"), p.get("sequencer_txn"), p.get("error"))
+
+    async def _on_storage_resumed(self, p: Payload) -> None:
+        log.warning("persistence.table_resumed table=%s", p.get("table"))
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -72,3 +72,13 @@ INSERT_SESSION = (
 UPDATE_SESSION_STATUS = "UPDATE sessions SET status = $1 WHERE session_id = $2"
 
 UPDATE_SESSION_FINISHED = "UPDATE sessions SET status = $1, stopped_at = $2 WHERE session_id = $3"
+
+# --- WAL health (StorageHealthMonitor) ---------------------------------------------------------
+
+SELECT_WAL_STATE = "SELECT name, suspended, writerTxn, sequencerTxn, errorMessage FROM wal_tables()"
+
+# A table name cannot be a bind parameter, so each table the system writes has its statement.
+RESUME_SESSIONS_WAL = "ALTER TABLE sessions RESUME WAL"
+RESUME_STRATEGY_SIGNALS_WAL = "ALTER TABLE strategy_signals RESUME WAL"
+RESUME_ORDERS_WAL = "ALTER TABLE orders RESUME WAL"
+RESUME_POSITIONS_WAL = "ALTER TABLE positions RESUME WAL"

@@ -134,6 +134,39 @@ def test_wait_for_wal_returns_once_questdb_applied_every_write() -> None:
     assert (before, after) == (0, 1) and 0.02 <= waited <= 0.2
 
 
+def test_wait_for_wal_waits_as_long_as_the_backlog_keeps_applying() -> None:
+    """30 writes 0.2 s apart, each applied 5 s later: when the writing ends, a backlog of about
+    25 transactions applies for 4.8 s more - far beyond the 1 s timeout, yet never stalled for 1 s."""
+
+    async def main() -> float:
+        plan = FaultPlan.from_spec("db_lag_ms=5000")
+        database = AsyncpgDatabase(SimQuestDB.from_migrations(faults=plan, seed=3), wal_timeout=1.0)
+        async with database.acquire() as connection:
+            for number in range(30):
+                await connection.execute("INSERT INTO orders (order_id, timestamp) VALUES ($1, $2)",
+                                         f"o{number}", datetime(2024, 1, 1))
+                await anyio.sleep(0.2)
+        started = anyio.current_time()
+        await database.wait_for_wal()
+        return anyio.current_time() - started
+
+    result = sim.run(main, seed=1)
+    assert result.error is None and 4.7 <= result.value <= 5.0
+
+
+def test_wait_for_wal_names_a_suspended_table_with_the_servers_error() -> None:
+    async def main() -> None:
+        database = AsyncpgDatabase(SimQuestDB.from_migrations(faults=FaultPlan.from_spec("db_suspend_rate=1"), seed=3))
+        async with database.acquire() as connection:
+            await connection.execute("INSERT INTO orders (order_id, timestamp) VALUES ($1, $2)", "o1",
+                                     datetime(2024, 1, 1))
+        await database.wait_for_wal()
+
+    result = sim.run(main, seed=1)
+    assert isinstance(result.error, QueryError)
+    assert "WAL tables suspended: orders (" in str(result.error) and "injected fault" in str(result.error)
+
+
 def test_wait_for_wal_gives_up_after_the_timeout() -> None:
     async def main() -> None:
         plan = FaultPlan.from_spec("db-lag,db_lag_ms=5000..5000")
@@ -144,4 +177,4 @@ def test_wait_for_wal_gives_up_after_the_timeout() -> None:
         await database.wait_for_wal()
 
     result = sim.run(main, seed=1)
-    assert "did not catch up within 1.0 s" in str(result.error)
+    assert "applied nothing for 1.0 s with 1 transaction(s) still to apply" in str(result.error)

@@ -17,7 +17,7 @@ from sim.harness.realdb import TRADING_TABLES, load_ticks, replay, table_content
 from sim.harness.scenario import ScenarioSpec, migrations_dir
 from sim.world.market import generate, load_into
 from sim.world.ports import DEFAULT_EPOCH
-from tests.real.runs import logged_run
+from tests.real.runs import logged_run, portable
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +28,7 @@ def run(request: pytest.FixtureRequest) -> tuple[ScenarioSpec, list[tuple[str, t
     spec = ScenarioSpec(mode=request.param, hours=0.5, sessions=2)
     result, statements = logged_run(spec)
     assert result.clean, [v.render() for v in result.violations]
+    statements = portable(statements)
     return spec, statements
 
 

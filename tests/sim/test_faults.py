@@ -77,5 +77,6 @@ def test_no_faults_draw_nothing():
 
 
 def test_describe_prints_every_knob():
-    assert FaultPlan.preset("db-flaky").describe() == "db-flaky (db: error_rate=0.05 latency=1..20ms)"
+    expected = "db-flaky (db: error_rate=0.05 suspend_rate=0.005 latency=1..20ms)"
+    assert FaultPlan.preset("db-flaky").describe() == expected
     assert FaultPlan.preset("none").describe() == "none"

@@ -58,6 +58,8 @@ class FakeDatabase:
             if fault[1] > 0 and fault[0] in query:
                 fault[1] -= 1
                 raise fault[2](f"injected fault for {fault[0]!r}")
+        if query == sql.SELECT_WAL_STATE:
+            return []  # every table applying
         if query == sql.COUNT_MARKET_DATA:
             return len(self._select(*args))
         if query == sql.SELECT_MARKET_DATA_BATCH:

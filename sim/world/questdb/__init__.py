@@ -11,6 +11,8 @@ from sim.world.questdb.database import (
     SimQuestDB,
     SimTransaction,
     StatementObserver,
+    SuspendedTable,
+    statement_counts,
 )
 from sim.world.questdb.records import SimRecord
 
@@ -22,4 +24,6 @@ __all__ = [
     "SimRecord",
     "SimTransaction",
     "StatementObserver",
+    "SuspendedTable",
+    "statement_counts",
 ]

@@ -12,6 +12,13 @@ times never decrease within a table, so transactions apply in order.  Pending ch
 applied lazily, at the start of every statement: what a reader sees depends only on virtual
 time, never on who else ran in between.  With no lag (the default) writes apply at once.
 
+Suspension.  A transaction that fails when the WAL applies it (an injected ``suspend_rate``
+fault, or a change that cannot be applied) *suspends* its table, as a real server does: the
+failed transaction stays at the head of the queue, later writes are acknowledged and queue
+behind it, readers see the table as of the failure, ``wal_tables()`` reports ``suspended``
+with the error, and ``ALTER TABLE t RESUME WAL`` retries from the failed transaction
+(``FROM TXN n`` skips to transaction ``n``).  ``suspended_tables()`` tells the oracles.
+
 Time is read through ``clock`` (``anyio.current_time`` by default: virtual time under both
 simulation kernels).
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -41,6 +49,13 @@ from system.ports import DatabaseError, DataError, QueryError, TransientDatabase
 
 DEFAULT_MIGRATIONS = Path(__file__).resolve().parents[3] / "system" / "migrations"
 _DDL_KEYWORDS = ("CREATE", "ALTER", "DROP")
+_KIND_AND_TABLE = re.compile(
+    r"\s*(?P<kind>INSERT|UPDATE|SELECT|ALTER|CREATE|DROP|SHOW)\b"
+    r"(?:\s+INTO|\s+TABLE)?\s*(?P<table>\w+(?=\s|\(|$))?(?:.*?\bFROM\s+(?P<source>\w+))?",
+    re.IGNORECASE | re.DOTALL)
+_WAL_CONTROL = re.compile(
+    r"\s*ALTER\s+TABLE\s+(?P<table>\"[^\"]+\"|\w+)\s+(?P<verb>RESUME|SUSPEND)\s+WAL"
+    r"(?:\s+FROM\s+(?:TXN|TRANSACTION)\s+(?P<txn>\d+))?\s*;?\s*$", re.IGNORECASE)
 
 Plan = InsertPlan | UpdatePlan | SelectPlan
 WriteOp = Callable[[TableStore], object]
@@ -59,6 +74,47 @@ class LoggedStatement(NamedTuple):
     args: tuple[Any, ...]
     error: str | None
     """``"DataError: ..."`` when the statement failed, None when it succeeded."""
+
+
+def statement_counts(log: Iterable[Any]) -> dict[str, int]:
+    """Statements by kind and table (``"UPDATE positions": 106``) from a statement log: what a run
+    asks of QuestDB, where every UPDATE of a WAL table is one more transaction to apply."""
+    counts: dict[str, int] = {}
+    for statement in log:
+        match = _KIND_AND_TABLE.match(statement.query)
+        if match is None:
+            key = "OTHER"
+        else:
+            kind = match["kind"].upper()
+            key = f"{kind} {(match['source'] if kind == 'SELECT' else match['table']) or '?'}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+class SuspendedTable(NamedTuple):
+    """A table whose WAL stopped applying (what ``wal_tables()`` shows for it)."""
+
+    error: str
+    writer_txn: int
+    """The last transaction applied: readers see the table as of this one."""
+    sequencer_txn: int
+    """The last transaction acknowledged: everything after ``writer_txn`` is invisible."""
+
+
+class _FailsWhenApplied:
+    """A change the WAL fails to apply ``failures`` times (an injected suspension); the
+    retry after that many ``RESUME WAL`` applies it."""
+
+    def __init__(self, op: WriteOp, failures: int, message: str) -> None:
+        self._op = op
+        self._failures = failures
+        self._message = message
+
+    def __call__(self, store: TableStore) -> object:
+        if self._failures:
+            self._failures -= 1
+            raise DataError(self._message)
+        return self._op(store)
 
 
 class ServerVersion(NamedTuple):
@@ -88,7 +144,7 @@ class SimQuestDB:
         self.faults = faults or FaultPlan.preset("none")
         self.statement_log: list[LoggedStatement] = []
         self.wal_failures: list[tuple[str, BaseException]] = []
-        """WAL transactions that failed when applied (QuestDB would suspend the table)."""
+        """WAL transactions that failed when applied, each of which suspended its table."""
         self._injector = self.faults.injector("db", seed)
         self.fault_injectors = (self._injector,)
         """What the liveness phase switches off."""
@@ -97,7 +153,8 @@ class SimQuestDB:
         self._observers: list[StatementObserver] = []
         self._stores: dict[str, TableStore] = {}
         self._origins: dict[str, Table] = {}
-        self._pending: dict[str, deque[tuple[float, WriteOp]]] = {}
+        self._pending: dict[str, deque[tuple[float, int, WriteOp]]] = {}
+        """Per table: acknowledged changes not yet applied, as (apply time, sequencer txn, change)."""
         self._plans: dict[str, tuple[int, Plan]] = {}
         self._version = 0
         self._sync_tables()
@@ -149,14 +206,21 @@ class SimQuestDB:
         return self._existing_store(name).dicts()
 
     async def wait_for_wal(self) -> None:
-        """Sleep (virtual time) until every acknowledged write is visible."""
+        """Sleep (virtual time) until every acknowledged write is visible, except on suspended
+        tables, which never catch up by themselves (see :meth:`suspended_tables`)."""
         while True:
             now = self._clock()
             self._apply_due(now)
-            due = [queue[0][0] for queue in self._pending.values() if queue]
+            due = [queue[0][0] for name, queue in self._pending.items()
+                   if queue and not self._is_suspended(name)]
             if not due:
                 return
             await anyio.sleep(max(min(due) - now, 0.0))
+
+    def suspended_tables(self) -> dict[str, SuspendedTable]:
+        """Tables whose WAL stopped applying: the error and the acknowledged transactions waiting."""
+        return {name: SuspendedTable(store.suspended, store.writer_txn, store.sequencer_txn)
+                for name, store in sorted(self._stores.items()) if store.suspended is not None}
 
     def load_rows(self, table: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> int:
         """Bulk-load rows (mappings by column name, or sequences in column order) at once.
@@ -271,6 +335,9 @@ class SimQuestDB:
 
     def _execute(self, query: str, args: tuple[Any, ...], pending: list[tuple[str, WriteOp]] | None
                  ) -> tuple[str, list[SimRecord]]:
+        control = _WAL_CONTROL.match(query)
+        if control is not None:
+            return self._wal_control(control["table"].strip('"'), control["verb"].upper(), control["txn"]), []
         if _is_ddl(query):
             return self._ddl(query), []
         plan = self._plan(query)
@@ -322,31 +389,71 @@ class SimQuestDB:
         if store is None:
             raise QueryError(f"table does not exist [table={name}]")
         store.sequencer_txn += 1
+        txn = store.sequencer_txn
         queue = self._pending.setdefault(name, deque())
+        failures = self._injector.suspends() if store.wal else 0
+        if failures:
+            op = _FailsWhenApplied(op, failures, f"inconvertible value at WAL apply of {name} transaction {txn} "
+                                                 f"(injected fault: fault plan {self.faults.name!r}, site 'db')")
         lag = self._injector.lag() if store.wal else 0.0
-        if lag > 0 or queue:
+        if lag > 0 or queue or store.suspended is not None or isinstance(op, _FailsWhenApplied):
             due = self._clock() + lag
-            queue.append((max(due, queue[-1][0]) if queue else due, op))
+            queue.append((max(due, queue[-1][0]) if queue else due, txn, op))
+            if lag == 0:
+                self._apply_due(self._clock())
         else:
             store.writer_txn += 1
             try:
                 op(store)
             except (TypeError, ArithmeticError) as error:  # e.g. SET price = price + 'x'
                 raise QueryError(f"cannot apply the change to {name}: {error}") from error
-        return store.sequencer_txn
+        return txn
 
     def _apply_due(self, now: float) -> None:
         for name, queue in self._pending.items():
             store = self._stores.get(name)
             while queue and queue[0][0] <= now:
-                _, op = queue.popleft()
                 if store is None:
+                    queue.popleft()
                     continue
-                store.writer_txn += 1
+                if store.suspended is not None:
+                    break
+                _, txn, op = queue[0]
                 try:
                     op(store)
-                except Exception as error:  # must not surface in someone else's statement
+                except Exception as error:  # must not surface in someone else's statement: it suspends
+                    store.suspended = f"{type(error).__name__}: {error} [txn={txn}]"
                     self.wal_failures.append((name, error))
+                    break
+                queue.popleft()
+                store.writer_txn = txn
+
+    def _is_suspended(self, name: str) -> bool:
+        store = self._stores.get(name)
+        return store is not None and store.suspended is not None
+
+    def _wal_control(self, name: str, verb: str, from_txn: str | None) -> str:
+        """``ALTER TABLE t RESUME WAL [FROM TXN n]`` and ``ALTER TABLE t SUSPEND WAL``."""
+        store = self._stores.get(name)
+        if store is None:
+            raise QueryError(f"table does not exist [table={name}]")
+        if not store.wal:
+            raise QueryError(f"{name} is not a WAL table; RESUME/SUSPEND WAL need a WAL table")
+        if verb == "SUSPEND":
+            store.suspended = store.suspended or "suspended by ALTER TABLE SUSPEND WAL"
+            return "ALTER TABLE"
+        queue = self._pending.get(name, deque())
+        if from_txn is not None:
+            target = int(from_txn)
+            if not store.writer_txn < target <= store.sequencer_txn + 1:
+                raise QueryError(f"RESUME WAL FROM TXN {target}: expected a transaction in "
+                                 f"{store.writer_txn + 1}..{store.sequencer_txn + 1} for {name}")
+            while queue and queue[0][1] < target:
+                queue.popleft()
+            store.writer_txn = target - 1
+        store.suspended = None
+        self._apply_due(self._clock())
+        return "ALTER TABLE"
 
     def _plan(self, query: str) -> Plan:
         cached = self._plans.get(query)

@@ -85,8 +85,8 @@ def _tables(catalog: Catalog) -> list[list[Any]]:
 
 
 def _wal_tables(catalog: Catalog) -> list[list[Any]]:
-    return [[store.name, False, store.writer_txn, store.sequencer_txn - store.writer_txn, store.sequencer_txn]
-            for store in catalog.stores() if store.wal]
+    return [[store.name, store.suspended is not None, store.writer_txn, store.sequencer_txn - store.writer_txn,
+             store.sequencer_txn, None, store.suspended] for store in catalog.stores() if store.wal]
 
 
 _METADATA: dict[str, Layout] = {
@@ -97,13 +97,15 @@ _METADATA: dict[str, Layout] = {
     "tables": Layout("tables", ("id", "table_name", "designatedtimestamp", "partitionby", "walenabled",
                                 "dedup"), ("INT", "STRING", "STRING", "STRING", "BOOLEAN", "BOOLEAN")),
     "wal_tables": Layout("wal_tables", ("name", "suspended", "writertxn", "writerlagtxncount",
-                                        "sequencertxn"), ("STRING", "BOOLEAN", "LONG", "LONG", "LONG")),
+                                        "sequencertxn", "errortag", "errormessage"),
+                         ("STRING", "BOOLEAN", "LONG", "LONG", "LONG", "STRING", "STRING")),
 }
 _DISPLAY_NAMES = {
     "indexblockcapacity": "indexBlockCapacity", "symbolcached": "symbolCached",
     "symbolcapacity": "symbolCapacity", "upsertkey": "upsertKey", "designatedtimestamp": "designatedTimestamp",
     "partitionby": "partitionBy", "walenabled": "walEnabled", "writertxn": "writerTxn",
-    "writerlagtxncount": "writerLagTxnCount", "sequencertxn": "sequencerTxn",
+    "writerlagtxncount": "writerLagTxnCount", "sequencertxn": "sequencerTxn", "errortag": "errorTag",
+    "errormessage": "errorMessage",
 }
 
 

@@ -81,6 +81,8 @@ class TableStore:
         """Transactions acknowledged (what ``wal_tables()`` calls sequencerTxn)."""
         self.writer_txn = 0
         """Transactions applied and visible (writerTxn)."""
+        self.suspended: str | None = None
+        """Why the WAL stopped applying to this table (``wal_tables().suspended``), or None."""
         self.sync(table)
 
     # --- layout -------------------------------------------------------------------------------
