@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contracts.migrations import load_schema
 from contracts.monitor import RuntimeMonitor
 from contracts.registry import (
     Consumer,
@@ -21,7 +22,7 @@ from contracts.registry import (
     StateMachine,
     Topic,
 )
-from contracts.schema import Schema, parse_migrations
+from contracts.schema import Schema
 
 DDL = """
 CREATE TABLE carts (
@@ -94,7 +95,7 @@ CLOSE_CART = "UPDATE carts SET status = $1, note = $2 WHERE cart_id = $3"
 
 def schema(tmp_path: Path) -> Schema:
     (tmp_path / "001_carts.sql").write_text(DDL)
-    return parse_migrations(tmp_path)
+    return load_schema(tmp_path)
 
 
 class _Sub:

@@ -81,11 +81,11 @@ def test_a_first_state_outside_the_initial_ones_is_reported(tmp_path):
 
 
 def test_trading_sessions_must_leave_the_state_they_were_in():
+    from contracts.migrations import load_schema
     from contracts.monitor import RuntimeMonitor
-    from contracts.schema import parse_migrations
     from sim.harness.scenario import migrations_dir
 
-    mon = RuntimeMonitor(TRADING, parse_migrations(migrations_dir()), mode="backtest")
+    mon = RuntimeMonitor(TRADING, load_schema(migrations_dir()), mode="backtest")
     persistence = (type("S", (), {"component": "TradingPersistenceService", "role": "persistence"})(),)
 
     def change(old, new):
