@@ -102,6 +102,8 @@ class ScenarioResult:
     """The trading tables as the oracles read them after the run."""
     statement_log: list[Any] = field(repr=False, default_factory=list)
     """Every statement the simulated database received (query, args, error), in order."""
+    events: list[tuple[str, Any]] = field(repr=False, default_factory=list)
+    """Every published event but ticks and indicator updates, in publish order (sim/snapshot.py)."""
 
     @property
     def clean(self) -> bool:
@@ -138,7 +140,8 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     summary = world.summary()
     summary.update(virtual_seconds=result.virtual_seconds, wall_seconds=wall, steps=result.steps)
     return ScenarioResult(spec, result.trace_hash, violations, summary, result, world.tables,
-                          world.database.statement_log if world.database is not None else [])
+                          world.database.statement_log if world.database is not None else [],
+                          world.recorder.sequence)
 
 
 def _crash_violation(error: BaseException) -> Violation:
