@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=positive_int, default=2,
                         help="mutants evaluated at once (default: %(default)s)")
     parser.add_argument("--json", action="store_true",
-                        help='print {"mutants": [{"id", "defect", "detected", "rules", "seeds", "seconds"}], '
+                        help='print {"mutants": [{"id", "defect", "family", "detected", "detected_by", "rules", '
+                             '"snapshot", "tests", "seeds", "seconds"}], '
                              '"detected": n, "total": n}')
     parser.set_defaults(func=main)
 
@@ -93,6 +94,10 @@ def _print_table(results: list[Any]) -> None:
     for r in results:
         mark = "[green]yes[/]" if r.detected else f"[red]{r.status}[/]"
         rules = ", ".join(r.rules) or r.detail
+        if r.detected_by == "snapshot":
+            rules = f"behaviour differs from the snapshot; {rules}"
+        if r.tests is not None:
+            rules += f" | tests: {', '.join(r.tests['failed']) or 'none failed'}"
         table.add_row(r.id, str(r.defect or "-"), mark, rules, str(r.seeds or "-"), f"{r.seconds:.1f}")
     console.print(table)
     console.print(f"{sum(r.detected for r in results)}/{len(results)} detected")
