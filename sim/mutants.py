@@ -60,6 +60,8 @@ class Probe:
     """Flags of the simwire command; for ``pytest``, test node ids relative to the project root."""
     file: str = ""
     """``snapshot`` only: the committed snapshot, relative to the catalogue directory."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables set for the probe (e.g. ``TZ``: a defect that shows only off UTC)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,10 @@ def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
                                  f"the catalogue directory)")
         if kind == "pytest" and not args:
             raise CatalogueError(f"{at}: a pytest probe needs args = the test node ids to run")
-        probes.append(Probe(kind, tuple(args), file if isinstance(file, str) else ""))
+        env = raw.get("env", {})
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            raise CatalogueError(f"{at}: env must be a table of strings, e.g. env = {{ TZ = \"Asia/Kolkata\" }}")
+        probes.append(Probe(kind, tuple(args), file if isinstance(file, str) else "", tuple(sorted(env.items()))))
     defect = data.get("defect")
     if defect is not None and not isinstance(defect, int):
         raise CatalogueError(f"{where}: defect must be the seed report's defect number (1-8) or absent")
@@ -285,6 +290,9 @@ class _ProbeContext:
         return dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(self.workdir), os.environ.get("PYTHONPATH")])))
 
+    def env_of(self, probe: Probe) -> dict[str, str]:
+        return {**self.env, **dict(probe.env)}
+
 
 def _run_probe(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
     if probe.kind == "pytest":
@@ -300,8 +308,8 @@ def _run_probe(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
     if probe.kind == "snapshot":
         command += ["--expect-snapshot", str(context.catalogue_dir / probe.file)]
     try:
-        proc = subprocess.run(command, cwd=context.workdir, env=context.env, capture_output=True, text=True,
-                              check=False, timeout=PROBE_TIMEOUT)
+        proc = subprocess.run(command, cwd=context.workdir, env=context.env_of(probe), capture_output=True,
+                              text=True, check=False, timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
         return {"kind": probe.kind, "rules": [],
                 "error": f"{probe.kind} did not finish within {PROBE_TIMEOUT:g} s: {' '.join(command[2:])}"}
@@ -323,7 +331,7 @@ def _run_tests(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
     nodes = [str(root / node) for node in probe.args]
     command = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "--import-mode=importlib",
                "--rootdir", str(root), "-c", str(root / "pyproject.toml"), *nodes]
-    env = context.env  # the copy first, then the project (its tests package), then the caller's path
+    env = context.env_of(probe)  # the copy first, then the project (its tests package), then the caller's path
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(context.workdir), str(root), os.environ.get("PYTHONPATH")]))
     try:
         proc = subprocess.run(command, cwd=context.workdir, env=env, capture_output=True, text=True,
@@ -374,7 +382,8 @@ class Control:
 
 
 def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str] = ()) -> Control:
-    probes = {(p.kind, p.args, p.file): p for m in catalogue.mutants if not only or m.id in only for p in m.probes}
+    probes = {(p.kind, p.args, p.file, p.env): p for m in catalogue.mutants if not only or m.id in only
+              for p in m.probes}
     control = Control({}, [])
     with tempfile.TemporaryDirectory(prefix="simwire-control-") as tmp:
         workdir = Path(tmp)
@@ -383,7 +392,7 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root)
         for key in sorted(probes):
             outcome = _run_probe(probes[key], context)
-            name = " ".join((key[0], *key[1], *([key[2]] if key[2] else [])))
+            name = " ".join((*(f"{k}={v}" for k, v in key[3]), key[0], *key[1], *([key[2]] if key[2] else [])))
             if outcome.get("error"):
                 control.errors.append(f"{name}: {outcome['error']}")
             if outcome.get("snapshot") and not outcome["snapshot"].get("matches"):
