@@ -27,10 +27,10 @@ import json
 import time
 from typing import Any
 
-from sim.market import generate
-from sim.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
-from sim.questdb import SimQuestDB
-from sim.scenario import DEFAULT_SYMBOLS, migrations_dir
+from sim.harness.scenario import DEFAULT_SYMBOLS, migrations_dir
+from sim.world.market import generate
+from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
+from sim.world.questdb import SimQuestDB
 from system import topics
 from system.config import SystemConfig
 from system.container import Container

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sim import mutants
+from sim.harness import mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 

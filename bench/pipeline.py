@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from sim.scenario import ScenarioSpec, _World, run_scenario
+from sim.harness.scenario import ScenarioSpec, _World, run_scenario
 
 
 def stock_asyncio(spec: ScenarioSpec) -> tuple[int, float, float]:
@@ -57,7 +57,7 @@ def best_rate(runner, spec: ScenarioSpec, repeat: int) -> tuple[float, float]:
 def peak_memory_mb(hours: float) -> float:
     code = (
         "import resource, sys\n"
-        "from sim.scenario import ScenarioSpec, run_scenario\n"
+        "from sim.harness.scenario import ScenarioSpec, run_scenario\n"
         f"r = run_scenario(ScenarioSpec(hours={hours}), trace=False)\n"
         "assert not r.violations, r.violations[0].render()\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

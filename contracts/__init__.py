@@ -5,6 +5,6 @@ This package reads the system under test as *source files* (it never imports it,
 migrations.
 """
 
-from contracts.violation import Severity, Violation
+from simwire.violation import Severity, Violation
 
 __all__ = ["Severity", "Violation"]

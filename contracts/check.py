@@ -23,7 +23,7 @@ from contracts.scanner import ScanResult, registry_violations, scan
 from contracts.scanner.model import violation_order
 from contracts.schema import MigrationError, Schema, parse_migrations
 from contracts.sqlcheck import check_lineage, check_statement
-from contracts.violation import Severity, Violation
+from simwire.violation import Severity, Violation
 
 
 @dataclass(frozen=True)

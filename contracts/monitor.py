@@ -41,7 +41,7 @@ from contracts.registry.model import Field, Registry, Topic
 from contracts.rules import violation
 from contracts.schema import Schema
 from contracts.sqlcheck import Binding, StatementPlan, plan_statement
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _MISSING = object()
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.violation import Severity, Violation
+from simwire.violation import Severity, Violation
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -243,7 +243,7 @@ RULES: tuple[Rule, ...] = (
     Rule("kernel.nondeterminism", E, _KERNEL, "The same seed gave two different trace hashes.",
          "Something escaped the injected ports (wall clock, hash order, real I/O); no failure can be replayed.",
          "a run: iterating a set of strings with PYTHONHASHSEED varying"),
-    # -- end-of-run oracles (sim/oracles.py, sim/scenario.py) -------------------------------
+    # -- end-of-run oracles (sim/harness/oracles.py, sim/harness/scenario.py) -------------------------------
     Rule("oracle.crash", E, _ORACLE, "The run itself raised.", "The session could not complete at all.",
          "a run: ServiceUnavailable raised from start_session"),
     Rule("oracle.signal-unhandled", E, _ORACLE,

@@ -33,7 +33,7 @@ from sqlglot.tokens import TokenType
 from contracts.registry.model import Registry
 from contracts.rules import violation
 from contracts.schema import Column, Schema, Table
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 # sqlglot logs a warning for every statement it keeps as an opaque Command (SHOW COLUMNS ...);
 # the checker reports those itself, so the log line would only be noise.

@@ -75,7 +75,7 @@ class ScenarioRunner:
         self.nodeid = nodeid
 
     def __call__(self, **spec_fields: Any) -> list[Any]:
-        from sim.scenario import ScenarioSpec, run_scenario
+        from sim.harness.scenario import ScenarioSpec, run_scenario
 
         if "seed" in spec_fields:
             raise TypeError("sim_scenario chooses the seeds (--sim-seed/--sim-seeds); do not pass seed=")

@@ -19,7 +19,7 @@ import ast
 
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile, own_nodes
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 SPAWNERS = frozenset({
     "start_soon", "start", "create_task", "ensure_future", "gather", "wait", "wait_for", "shield",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from contracts.registry.model import Registry
 from contracts.rules import violation
 from contracts.scanner.model import PublishSite, ScanResult, SubscribeSite
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 
 @dataclass(frozen=True, order=True)

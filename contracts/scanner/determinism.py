@@ -17,7 +17,7 @@ import ast
 
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 DEFAULT_PORTS_IN = ("adapters",)
 """Directory names whose files implement the ports and may reach the real world."""

@@ -19,7 +19,7 @@ from contracts.registry.model import Service
 from contracts.rules import violation
 from contracts.scanner.model import FactorySite, by_location
 from contracts.scanner.source import CodeBase, FunctionNode, SourceFile, own_nodes
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, FunctionNode, SourceFile
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 _LOCK_TYPES = ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "CapacityLimiter")
 _LOCK_WORDS = frozenset({"lock", "rlock", "mutex", "semaphore"})   # in names: ``_order_lock``, not ``_clock``

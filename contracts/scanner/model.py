@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from contracts.scanner.model import PublishSite, ScanResult, SqlSite, SubscribeS
 from contracts.scanner.resolve import Resolver
 from contracts.scanner.source import CodeBase, SourceFile
 from contracts.scanner.sql_sites import sql_sites
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 DEFAULT_FACTORY_PREFIXES = ("create_",)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.rules import violation
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 

@@ -16,7 +16,7 @@ from contracts.rules import violation
 from contracts.scanner.model import SqlSite, by_location
 from contracts.scanner.resolve import Resolver, local_assignment
 from contracts.scanner.source import CodeBase, FunctionNode, SourceFile, parameters
-from contracts.violation import Violation
+from simwire.violation import Violation
 
 
 @dataclass(frozen=True)

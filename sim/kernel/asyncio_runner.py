@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contracts.violation import Violation
 from sim.kernel.asyncio_loop import SimEventLoop, virtual_sleep
 from sim.kernel.choices import ChoiceSource
 from sim.kernel.lockdep import LockDep
@@ -16,6 +15,7 @@ from sim.kernel.patches import Patches
 from sim.kernel.pct import PCTPriorities
 from sim.kernel.result import Deadlock, StepLimitExceeded
 from sim.kernel.sites import format_suspension, short_path, suspended_at
+from simwire.violation import Violation
 
 CLEANUP_ROUNDS = 3
 """After the verdict, pending tasks are cancelled and the loop run to idle this many times."""

@@ -24,9 +24,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from contracts.violation import Violation
 from sim.kernel.patches import Patches
 from sim.kernel.sites import caller_site, is_library, short_path
+from simwire.violation import Violation
 
 _ASSIGNED = re.compile(r"^\s*(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]")
 

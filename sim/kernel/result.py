@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.violation import Violation
 from sim.kernel.trace import Trace
+from simwire.violation import Violation
 
 
 class SimulationError(Exception):

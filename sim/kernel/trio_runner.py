@@ -29,7 +29,6 @@ import trio._core._run as trio_run
 from trio.abc import Instrument
 from trio.testing import MockClock
 
-from contracts.violation import Violation
 from sim.kernel.asyncio_loop import task_label
 from sim.kernel.choices import ChoiceSource
 from sim.kernel.lockdep import LockDep
@@ -39,6 +38,7 @@ from sim.kernel.result import Deadlock, StepLimitExceeded
 from sim.kernel.sandbox import forbid_real_io
 from sim.kernel.sites import format_suspension, short_path, suspended_at
 from sim.kernel.trace import RawStep
+from simwire.violation import Violation
 
 
 def deterministic_hooks_present() -> bool:

@@ -15,9 +15,9 @@ import sys
 import warnings
 from typing import Any
 
-from contracts.violation import Violation
 from sim.kernel.patches import Patches
 from sim.kernel.sites import short_path
+from simwire.violation import Violation
 
 ORIGIN_DEPTH = 1
 """Frames kept per coroutine creation.  One names the line that called the coroutine

@@ -1,6 +1,6 @@
 """Production adapters of the ports: the only code in ``system/`` that touches the real world.
 
-The simulator replaces every one of them (``sim.ports``, ``sim.questdb``); nothing else in
+The simulator replaces every one of them (``sim.world.ports``, ``sim.world.questdb``); nothing else in
 ``system/`` reads the wall clock, makes uuids, uses global randomness or opens sockets.
 """
 

@@ -237,7 +237,7 @@ def translated_errors(query: str) -> Iterator[None]:
 
 class DollarParameters(Postgres):
     """Postgres, with ``$`` read as the parameter sigil (QuestDB has no dollar quoting); also the
-    simulated QuestDB's tokenizer (``sim.questdb.dialect``)."""
+    simulated QuestDB's tokenizer (``sim.world.questdb.dialect``)."""
 
     class Tokenizer(Postgres.Tokenizer):
         HEREDOC_STRINGS: list[str | tuple[str, str]] = []  # noqa: RUF012 (sqlglot's class-level tables)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from contracts.rules import RULES, render_markdown, rule, violation
-from contracts.violation import Severity
+from simwire.violation import Severity
 from tests.contracts.helpers import REPO
 
 RULE_ID = re.compile(r"""["']((?:kernel|contract|sql|static|schema|oracle)\.[a-z0-9-]+)["']""")

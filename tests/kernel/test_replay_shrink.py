@@ -8,10 +8,10 @@ import pytest
 
 import sim
 from sim.cli import main as simwire
-from sim.kernel.determinism import check_determinism
-from sim.kernel.schedule_file import ScheduleFile, ScheduleFileError
+from sim.harness.determinism import check_determinism
+from sim.harness.schedule_file import ScheduleFile, ScheduleFileError
+from sim.harness.targets import TargetError, resolve
 from sim.kernel.shrink import ShrinkError, shrink
-from sim.kernel.targets import TargetError, resolve
 from sim.pytest_plugin import SimRunner
 from tests.kernel import programs
 

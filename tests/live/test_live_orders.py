@@ -10,7 +10,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from sim.ports import SeededIds, SeededRandom
+from sim.world.ports import SeededIds, SeededRandom
 from system import topics
 from system.bus import EventBus
 from system.exchange import ContractSpec, ExchangeDeal, ExchangeOrder, ExchangeRejected, ExchangeTimeout, OrderState

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import sim.kernel
-from sim.exchange import SIM_CREDENTIALS
-from sim.scenario import ScenarioSpec, _World, run_scenario
+from sim.harness.scenario import ScenarioSpec, _World, run_scenario
+from sim.world.exchange import SIM_CREDENTIALS
 
 SEEDS = 200
 FAULT_KINDS = ("5xx", "510", "reject", "timeout", "stream_drops")
@@ -80,7 +80,7 @@ def test_secrets_reach_no_event_row_or_log_line(caplog: pytest.LogCaptureFixture
 
 
 def test_the_secret_oracle_sees_a_leak() -> None:
-    from sim import oracles
+    from sim.harness import oracles
 
     facts = oracles.RunFacts([], _recorder_with({"metadata": {"key": SIM_CREDENTIALS.secret_key}}), {},
                              extra={"exchange": {"secrets": (SIM_CREDENTIALS.access_key, SIM_CREDENTIALS.secret_key),
@@ -89,7 +89,7 @@ def test_the_secret_oracle_sees_a_leak() -> None:
 
 
 def _recorder_with(payload: dict[str, Any]) -> Any:
-    from sim.recorder import EventRecorder
+    from sim.harness.recorder import EventRecorder
 
     recorder = EventRecorder()
     recorder.on_publish("order_created", payload, ())

@@ -10,9 +10,9 @@ import anyio
 import httpx
 import pytest
 
-from sim.exchange.api import ExchangeApi
-from sim.exchange.server import serve
-from sim.exchange.venue import Account, SimulatedMexcExchange
+from sim.world.exchange.api import ExchangeApi
+from sim.world.exchange.server import serve
+from sim.world.exchange.venue import Account, SimulatedMexcExchange
 from system.exchange import ApiCredentials, AuthenticationError, ExchangeRejected, MexcFuturesClient, OrderState
 from tests.live.helpers import CREDENTIALS, NOW, FixedClock
 from tests.live.test_sim_exchange import order, tick

@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from sim.exchange.api import RATE_LIMIT, ExchangeApi
-from sim.exchange.transport import SimExchangeTransport
-from sim.exchange.venue import (
+from sim.world.exchange.api import RATE_LIMIT, ExchangeApi
+from sim.world.exchange.transport import SimExchangeTransport
+from sim.world.exchange.venue import (
     HEDGE,
     INSUFFICIENT_BALANCE,
     INSUFFICIENT_POSITION,
@@ -19,7 +19,7 @@ from sim.exchange.venue import (
     ApiError,
     SimulatedMexcExchange,
 )
-from sim.faults import FaultPlan
+from sim.world.faults import FaultPlan
 from system.exchange import AuthenticationError, ExchangeRejected, MexcFuturesClient, RateLimited
 from system.exchange.config import ApiCredentials
 from system.ports import Tick

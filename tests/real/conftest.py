@@ -47,7 +47,7 @@ def pg_dsn(postgres_server: PostgresServer) -> Iterator[str]:
 @pytest.fixture
 async def pg_database(pg_dsn: str) -> AsyncIterator[object]:
     """An ``AsyncpgDatabase`` on a new database migrated through the PostgreSQL DDL renderer."""
-    from sim.realdb import migrate
+    from sim.harness.realdb import migrate
     from system.adapters.asyncpg_database import AsyncpgDatabase
 
     database = await AsyncpgDatabase.connect(pg_dsn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.scenario import ScenarioSpec, run_scenario
+from sim.harness.scenario import ScenarioSpec, run_scenario
 
 
 def logged_run(spec: ScenarioSpec) -> tuple[Any, list[tuple[str, tuple[Any, ...]]]]:

@@ -15,8 +15,8 @@ import asyncpg.exceptions as pg
 import pytest
 
 import sim
-from sim.faults import FaultPlan
-from sim.questdb import SimQuestDB
+from sim.world.faults import FaultPlan
+from sim.world.questdb import SimQuestDB
 from system.adapters.asyncpg_database import (
     POSTGRESQL,
     QUESTDB,

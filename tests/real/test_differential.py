@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-import sim.questdb
-from sim.market import generate, load_into
-from sim.ports import DEFAULT_EPOCH
-from sim.realdb import TRADING_TABLES, load_ticks, replay, table_contents
-from sim.scenario import ScenarioSpec, migrations_dir
+import sim.world.questdb
+from sim.harness.realdb import TRADING_TABLES, load_ticks, replay, table_contents
+from sim.harness.scenario import ScenarioSpec, migrations_dir
+from sim.world.market import generate, load_into
+from sim.world.ports import DEFAULT_EPOCH
 from tests.real.runs import logged_run
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +36,7 @@ async def test_every_statement_of_a_run_agrees(run: tuple[ScenarioSpec, list[Any
     mode = spec.mode
     assert len(statements) > 20 and any(q.startswith("UPDATE") for q, _ in statements)
 
-    simulated = sim.questdb.SimQuestDB()
+    simulated = sim.world.questdb.SimQuestDB()
     await simulated.apply_migrations(migrations_dir())
     if mode == "backtest":
         ticks = generate(spec.symbols, start=DEFAULT_EPOCH, hours=spec.hours, tick_seconds=spec.tick_seconds,

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.schema import parse_migrations
-from sim.questdb import SimQuestDB
-from sim.realdb import replay, table_contents
-from sim.scenario import migrations_dir
+from sim.harness.realdb import replay, table_contents
+from sim.harness.scenario import migrations_dir
+from sim.world.questdb import SimQuestDB
 from tests.real.postgres_server import PostgresServer, create_database, drop_database
 
 Statement = tuple[str, tuple[Any, ...]]
@@ -76,7 +76,7 @@ def pg_dsn_sync(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 async def run_both(dsn: str, program: list[Statement]) -> None:
-    from sim.realdb import migrate
+    from sim.harness.realdb import migrate
     from system.adapters.asyncpg_database import AsyncpgDatabase
 
     simulated = SimQuestDB(SCHEMA)

@@ -12,9 +12,16 @@ import pytest
 
 from contracts.postgres_ddl import render_schema
 from contracts.schema import parse_migrations
-from sim.questdb import SimQuestDB
-from sim.realdb import RealDatabaseError, compare_schema, existing_tables, live_schema, migrate, split_statements
-from sim.scenario import migrations_dir
+from sim.harness.realdb import (
+    RealDatabaseError,
+    compare_schema,
+    existing_tables,
+    live_schema,
+    migrate,
+    split_statements,
+)
+from sim.harness.scenario import migrations_dir
+from sim.world.questdb import SimQuestDB
 
 pytestmark = pytest.mark.anyio
 

@@ -13,11 +13,11 @@ import pytest
 
 from contracts.schema import parse_migrations
 from sim.cli import main
-from sim.market import generate, load_into
-from sim.ports import DEFAULT_EPOCH
-from sim.questdb import SimQuestDB
-from sim.realdb import TRADING_TABLES, compare_schema, live_schema, load_ticks, migrate, replay, table_contents
-from sim.scenario import ScenarioSpec, migrations_dir
+from sim.harness.realdb import TRADING_TABLES, compare_schema, live_schema, load_ticks, migrate, replay, table_contents
+from sim.harness.scenario import ScenarioSpec, migrations_dir
+from sim.world.market import generate, load_into
+from sim.world.ports import DEFAULT_EPOCH
+from sim.world.questdb import SimQuestDB
 from system.adapters.asyncpg_database import AsyncpgDatabase
 from tests.real.runs import logged_run
 

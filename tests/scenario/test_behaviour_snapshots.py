@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import snapshot
-from sim.scenario import ScenarioSpec, run_scenario
+from sim.harness import snapshot
+from sim.harness.scenario import ScenarioSpec, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 3

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import mutants
-from sim.explore import explore, plan
-from sim.scenario import ScenarioSpec
+from sim.harness import mutants
+from sim.harness.explore import explore, plan
+from sim.harness.scenario import ScenarioSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = mutants.load_catalogue(mutants.builtin_catalogue_dir())

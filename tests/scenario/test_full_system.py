@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from sim.scenario import ScenarioSpec, run_scenario
+from sim.harness.scenario import ScenarioSpec, run_scenario
 from system import topics
 
 SHORT = dict(hours=0.5)

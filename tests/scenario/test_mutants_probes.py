@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import mutants
+from sim.harness import mutants
 from sim.cli import main
 
 FEE_TEST = "tests/system/test_orders.py::test_close_realizes_pnl_and_the_account_balances"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import mutants
 from sim.cli import main
+from sim.harness import mutants
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.violation import Violation
-from sim import scenario
+from sim.harness import scenario
 from sim.pytest_plugin import ScenarioRunner
+from simwire.violation import Violation
 
 
 def test_sim_scenario_runs_each_selected_seed_clean(sim_scenario, request):

@@ -9,7 +9,7 @@ import pytest
 
 import sim
 from contracts.schema import Schema, parse_migrations
-from sim.questdb import DEFAULT_MIGRATIONS, SimQuestDB
+from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.faults import PRESETS, FaultPlan, SiteFaults, Span
+from sim.world.faults import PRESETS, FaultPlan, SiteFaults, Span
 
 
 def test_presets_exist_and_mean_what_they_say():

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.market import REGIMES, CsvError, SimulatedMarketFeed, generate, load_csv, load_into
-from sim.ports import VirtualClock
+from sim.world.market import REGIMES, CsvError, SimulatedMarketFeed, generate, load_csv, load_into
+from sim.world.ports import VirtualClock
 from system.ports import Tick
 
 START = datetime(2025, 1, 6, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import anyio
 import pytest
 
-from sim.faults import FaultPlan
-from sim.questdb import LoggedStatement, SimQuestDB, SimRecord
+from sim.world.faults import FaultPlan
+from sim.world.questdb import LoggedStatement, SimQuestDB, SimRecord
 from system.ports import DatabaseError, DataError, QueryError, TransientDatabaseError
 
 T0 = datetime(2025, 1, 6)

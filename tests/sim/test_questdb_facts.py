@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import anyio
 import pytest
 
-from sim.faults import FaultPlan
-from sim.questdb import SimQuestDB
+from sim.world.faults import FaultPlan
+from sim.world.questdb import SimQuestDB
 from system.ports import DataError, QueryError
 
 T0 = datetime(2025, 1, 6, 12, 0, 0)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import sim
 from contracts.schema import parse_migrations
-from sim.questdb import DEFAULT_MIGRATIONS, SimQuestDB
+from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
 SCHEMA = parse_migrations(DEFAULT_MIGRATIONS)
 T0 = datetime(2025, 1, 6)

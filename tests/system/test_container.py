@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import system.container
-from sim.ports import SeededIds, SeededRandom, VirtualClock
+from sim.world.ports import SeededIds, SeededRandom, VirtualClock
 from system.config import PersistenceConfig, RetryPolicy, SystemConfig
 from system.container import Container
 from system.controllers import SessionSpec, UnifiedTradingController

@@ -17,8 +17,8 @@ import anyio
 import pytest
 
 import sim.kernel
-from sim.ports import SeededIds, SeededRandom, VirtualClock
-from sim.questdb import SimQuestDB
+from sim.world.ports import SeededIds, SeededRandom, VirtualClock
+from sim.world.questdb import SimQuestDB
 from system import topics
 from system.bus import Subscription
 from system.config import RetryPolicy, SystemConfig

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from sim.ports import VirtualClock
+from sim.world.ports import VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.config import RetryPolicy

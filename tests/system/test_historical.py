@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from sim.ports import VirtualClock
+from sim.world.ports import VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.config import RetryPolicy
@@ -186,7 +186,7 @@ async def test_stop_ends_the_replay_early_and_is_idempotent() -> None:
 def test_exactly_once_on_the_simulated_questdb_under_random_schedules(kernel: str) -> None:
     """The real migrations, the simulated QuestDB and the random scheduling policy (seed defect 6)."""
     import sim.kernel
-    from sim.questdb import SimQuestDB
+    from sim.world.questdb import SimQuestDB
 
     symbols = ("BTC_USDT", "ETH_USDT")
     db = SimQuestDB.from_migrations()  # read-only during the runs, so built once

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.ports import SeededIds, SeededRandom, VirtualClock
+from sim.world.ports import SeededIds, SeededRandom, VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.orders import (

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from contracts.schema import parse_migrations
-from sim.ports import VirtualClock
+from sim.world.ports import VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.config import PersistenceConfig, RetryPolicy

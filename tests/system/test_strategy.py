@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.ports import SeededIds, VirtualClock
+from sim.world.ports import SeededIds, VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.indicators import default_indicator_specs

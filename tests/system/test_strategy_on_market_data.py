@@ -10,8 +10,8 @@ from functools import cache
 import anyio
 import pytest
 
-from sim.market import generate
-from sim.ports import SeededIds, SeededRandom, VirtualClock
+from sim.world.market import generate
+from sim.world.ports import SeededIds, SeededRandom, VirtualClock
 from system import topics
 from system.bus import EventBus
 from system.indicators import StreamingIndicatorEngine, default_indicator_specs

@@ -1,0 +1,103 @@
+"""``simwire mutants``: put each catalogued defect back into a copy of the code and check it is caught."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sim.cli.options import positive_int
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "mutants",
+        help="apply each mutant of a catalogue to a copy of the code and check simwire detects it",
+        description="Apply each mutant of a catalogue (default: the built-in catalogue of the seed report's "
+                    "defects and more) to a fresh temporary copy of the code, run the probes its entry names, "
+                    "and report whether a rule naming its cause fired. A stale mutant (its change no longer "
+                    "applies) counts as a failure. Exit 0 only when every mutant is detected.",
+    )
+    parser.add_argument("--catalog", type=Path, default=None, metavar="DIR",
+                        help="catalogue directory (default: the built-in one); format in docs/catalogue.md")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="run only this mutant (repeatable)")
+    parser.add_argument("--root", type=Path, default=None, metavar="DIR",
+                        help="project root holding the code to mutate (default: where `system` is installed from)")
+    parser.add_argument("--workers", type=positive_int, default=2,
+                        help="mutants evaluated at once (default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"mutants": [{"id", "defect", "family", "detected", "detected_by", "rules", '
+                             '"snapshot", "tests", "seeds", "seconds"}], '
+                             '"detected": n, "total": n}')
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.harness import mutants
+
+    try:
+        catalogue = mutants.load_catalogue(args.catalog or mutants.builtin_catalogue_dir())
+        root = args.root or _default_root(catalogue.code)
+        progress = None if args.json else _announce
+        results = mutants.run_catalogue(catalogue, root, only=args.only, workers=args.workers, on_result=progress)
+        control = mutants.run_control(catalogue, root, only=args.only)
+    except mutants.CatalogueError as error:
+        print(f"simwire mutants: {error}", file=sys.stderr)
+        return 2
+    detected = sum(r.detected for r in results)
+    if args.json:
+        print(json.dumps({"mutants": [r.to_json() for r in results], "detected": detected,
+                          "total": len(results), "control": control.to_json()}, indent=2, sort_keys=True))
+    else:
+        _print_table(results)
+        _print_control(control)
+    return 0 if detected == len(results) and control.clean else 1
+
+
+def _print_control(control: Any) -> None:
+    from sim.cli.report import console
+
+    if control.clean:
+        console.print(f"control: the {len(control.rules)} probes fire nothing on the unmutated code", style="green")
+        return
+    console.print("control FAILED: on the unmutated code, probes fired rules (so these detections prove nothing):",
+                  style="bold red")
+    for probe, rules in control.rules.items():
+        if rules:
+            console.print(f"  {probe}: {', '.join(rules)}", markup=False)
+    for error in control.errors:
+        console.print(f"  {error}", markup=False)
+
+
+def _default_root(code: str) -> Path:
+    import importlib
+
+    package = importlib.import_module(code)
+    return Path(package.__file__).resolve().parent.parent
+
+
+def _announce(result: Any) -> None:
+    print(f"  {result.status:8} {result.id} ({result.seconds:.1f} s)", file=sys.stderr)
+
+
+def _print_table(results: list[Any]) -> None:
+    from rich.table import Table
+
+    from sim.cli.report import console
+
+    table = Table(title="mutants")
+    for column in ("id", "defect", "detected", "rules fired", "seeds", "seconds"):
+        table.add_column(column)
+    for r in results:
+        mark = "[green]yes[/]" if r.detected else f"[red]{r.status}[/]"
+        rules = ", ".join(r.rules) or r.detail
+        if r.detected_by == "snapshot":
+            rules = f"behaviour differs from the snapshot; {rules}"
+        if r.tests is not None:
+            rules += f" | tests: {', '.join(r.tests['failed']) or 'none failed'}"
+        table.add_row(r.id, str(r.defect or "-"), mark, rules, str(r.seeds or "-"), f"{r.seconds:.1f}")
+    console.print(table)
+    console.print(f"{sum(r.detected for r in results)}/{len(results)} detected")
