@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.harness import mutants
 from sim.cli import main
+from sim.harness import mutants
 
 FEE_TEST = "tests/system/test_orders.py::test_close_realizes_pnl_and_the_account_balances"
 UNRELATED_TEST = "tests/system/test_indicators.py"
