@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +37,7 @@ _SKIPPED_TOPICS = frozenset({topics.MARKET_PRICE_UPDATE, topics.INDICATOR_UPDATE
 def render(spec: Any, events: Iterable[tuple[str, Mapping[str, Any]]],
            tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     """The snapshot text of one run (``spec``: its ScenarioSpec, for the header)."""
-    lines = [f"{HEADER}: {_describe(spec)}", "## events"]
+    lines = [f"{HEADER} of: {_describe(spec)}", "## events"]
     lines += [_event_line(topic, payload) for topic, payload in events if topic not in _SKIPPED_TOPICS]
     lines.append("## tables")
     for name in sorted(tables):
@@ -96,10 +99,8 @@ class SnapshotError(ValueError):
 
 
 def _describe(spec: Any) -> str:
-    fields = ("mode", "seed", "kernel", "policy", "faults", "hours", "sessions")
-    parts = [f"{name}={getattr(spec, name)}" for name in fields if hasattr(spec, name)]
-    symbols = getattr(spec, "symbols", ())
-    return " ".join([*parts, f"symbols={','.join(symbols)}"])
+    """The command that reproduces the run: the header says how to regenerate the file."""
+    return spec.repro()
 
 
 def _event_line(topic: str, payload: Mapping[str, Any]) -> str:
@@ -170,3 +171,41 @@ def print_outcome(compared: dict[str, Any] | None) -> None:
               f"{compared['file']} if intended):")
         for line in compared["diff"]:
             print(f"  {line}")
+
+
+# --- regenerating committed snapshot files -----------------------------------------------------------
+
+
+def command_of(path: Path | str) -> list[str]:
+    """The ``simwire run`` arguments recorded in a snapshot file's header."""
+    path = Path(path)
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    prefix = f"{HEADER} of: simwire run "
+    if not first.startswith(prefix):
+        raise SnapshotError(f"{path}: first line is not {prefix!r}...")
+    return shlex.split(first[len(prefix):])
+
+
+def update(paths: Sequence[Path | str]) -> int:
+    """Re-run each file's recorded command and write its snapshot again (after an intended change,
+    e.g. new per-seed sub-seeds).  Returns the number of files whose content changed."""
+    changed = 0
+    for path in map(Path, paths):
+        before = path.read_text(encoding="utf-8")
+        command = [sys.executable, "-m", "sim", "run", *command_of(path), "--write-snapshot", str(path)]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SnapshotError(f"{path}: {' '.join(command[2:])} exited {proc.returncode}: "
+                                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+        changed += path.read_text(encoding="utf-8") != before
+    return changed
+
+
+if __name__ == "__main__":  # python -m sim.harness.snapshot FILE... : regenerate committed snapshot files
+    files = sys.argv[1:]
+    if not files:
+        sys.exit("usage: python -m sim.harness.snapshot FILE...  (re-runs each file's header command)")
+    try:
+        print(f"{update(files)} of {len(files)} snapshot file(s) changed")
+    except (SnapshotError, OSError) as error:
+        sys.exit(f"python -m sim.harness.snapshot: {error}")

@@ -79,8 +79,19 @@ def test_render_is_compact_and_names_every_scalar_field():
         ("market.price_update", {"price": 1.0, "timestamp": 1.0}),
     ], {"orders": [{"order_id": "o1", "config": "x" * 100, "filled_price": None}]})
     lines = text.splitlines()
-    assert lines[0].startswith(snapshot.HEADER) and "seed=4" in lines[0]
+    assert lines[0] == f"{snapshot.HEADER} of: {ScenarioSpec(seed=4).repro()}"
     assert lines[2] == "2025-01-06T00:00:00.5 order_filled filled_price=0.3333333333 order_id=o1"
     assert "market.price_update" not in text
     assert lines[-2] == "orders (1 rows): config | filled_price | order_id"
     assert lines[-1].startswith("  #") and lines[-1].endswith(" | - | o1")
+
+
+def test_a_snapshot_file_is_regenerated_by_the_command_in_its_header(tmp_path):
+    path = tmp_path / "pinned.txt"
+    assert _run("--seed", "1", "--hours", "0.25", "--write-snapshot", str(path)).returncode == 0
+    assert snapshot.command_of(path) == ["--mode", "backtest", "--seed", "1", "--kernel", "asyncio",
+                                         "--policy", "fifo", "--hours", "0.25"]
+    pinned = path.read_text()
+    path.write_text(pinned.replace("order_filled", "order_fi11ed"))
+    assert snapshot.update([path]) == 1
+    assert path.read_text() == pinned
