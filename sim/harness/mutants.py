@@ -85,6 +85,9 @@ class Catalogue:
     callers: tuple[str, ...] = ()
     """Directories (relative to the project root) whose calls count for ``check`` probes, e.g. the
     entry points that build the system (``simwire check --callers``)."""
+    registry: str = ""
+    """The event registry ``check`` probes judge the copy by (``simwire check --registry``): a copy
+    of the code is not where the project's configuration points, so the catalogue names it."""
 
 
 @dataclass
@@ -129,8 +132,11 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     settings = _read_toml(settings_file) if settings_file.exists() else {}
     code = settings.get("code", "system")
     callers = settings.get("callers", [])
+    registry = settings.get("registry", "")
     if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
         raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
+    if not isinstance(registry, str):
+        raise CatalogueError(f"{settings_file}: registry must be a string like 'my_pkg.events:REGISTRY'")
     files = sorted(p for p in root.glob("*.toml") if p.name != "catalogue.toml")
     if not files:
         raise CatalogueError(f"{root}: no mutant files (*.toml)")
@@ -140,7 +146,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants, tuple(callers))
+    return Catalogue(root, code, mutants, tuple(callers), registry)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -237,7 +243,8 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
                                 status="stale", detail=str(error), family=mutant.family)
         result = MutantResult(mutant.id, mutant.defect, False, [], None, 0.0, status="missed", family=mutant.family)
         fired: set[str] = set()
-        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root)
+        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
+                            catalogue.registry)
         for probe in mutant.probes:
             if result.detected and probe.kind != "pytest":
                 continue  # the suite is measured whatever simwire found; simwire's own probes stop at a detection
@@ -284,6 +291,7 @@ class _ProbeContext:
     callers: Sequence[Path]
     catalogue_dir: Path
     project_root: Path
+    registry: str = ""
 
     @property
     def env(self) -> dict[str, str]:
@@ -301,6 +309,8 @@ def _run_probe(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
     command = [sys.executable, "-m", "sim", kind, *probe.args, "--json"]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(context.code_dir)]
+        if context.registry and "--registry" not in probe.args:
+            command += ["--registry", context.registry]
         for caller in context.callers:
             command += ["--callers", str(caller)]
     if probe.kind == "explore":
@@ -389,7 +399,8 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
         workdir = Path(tmp)
         code_dir = workdir / catalogue.code
         shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
-        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root)
+        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
+                            catalogue.registry)
         for key in sorted(probes):
             outcome = _run_probe(probes[key], context)
             name = " ".join((*(f"{k}={v}" for k, v in key[3]), key[0], *key[1], *([key[2]] if key[2] else [])))
