@@ -244,18 +244,20 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
         result = MutantResult(mutant.id, mutant.defect, False, [], None, 0.0, status="missed", family=mutant.family)
         fired: set[str] = set()
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
-                            catalogue.registry)
+                                catalogue.registry)
         for probe in mutant.probes:
             if result.detected and probe.kind != "pytest":
                 continue  # the suite is measured whatever simwire found; simwire's own probes stop at a detection
             outcome = _run_probe(probe, context)
             result.probes.append(outcome)
+            if probe.kind == "pytest":  # measured beside simwire: its failure to run never hides a detection
+                tests = outcome.get("tests") or {"caught": False, "failed": [], "ran": list(probe.args),
+                                                 "error": outcome["error"]}
+                result.tests = _merge_tests(result.tests, tests)
+                continue
             if outcome.get("error"):
                 result.status, result.detail = "error", outcome["error"]
                 break
-            if probe.kind == "pytest":
-                result.tests = _merge_tests(result.tests, outcome["tests"])
-                continue
             fired |= set(outcome["rules"])
             if probe.kind == "snapshot":
                 result.snapshot = "same" if outcome["snapshot"]["matches"] else "differs"
@@ -274,8 +276,10 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
 def _merge_tests(seen: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     if seen is None:
         return new
-    return {"caught": seen["caught"] or new["caught"], "failed": seen["failed"] + new["failed"],
-            "ran": seen["ran"] + new["ran"]}
+    merged = {"caught": seen["caught"] or new["caught"], "failed": seen["failed"] + new["failed"],
+              "ran": seen["ran"] + new["ran"]}
+    errors = [e for e in (seen.get("error"), new.get("error")) if e]
+    return {**merged, "error": "; ".join(errors)} if errors else merged
 
 
 def _callers(catalogue: Catalogue, project_root: Path) -> list[Path]:
@@ -400,7 +404,7 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
         code_dir = workdir / catalogue.code
         shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
-                            catalogue.registry)
+                                catalogue.registry)
         for key in sorted(probes):
             outcome = _run_probe(probes[key], context)
             name = " ".join((*(f"{k}={v}" for k, v in key[3]), key[0], *key[1], *([key[2]] if key[2] else [])))
