@@ -23,18 +23,19 @@ import sys
 import time
 from typing import Any
 
-from sim.harness.scenario import ScenarioSpec, _World, run_scenario
+from sim.harness.scenario import ScenarioSpec, run_scenario
+from sim.harness.session import scenario_main
 
 
 def stock_asyncio(spec: ScenarioSpec) -> tuple[int, float, float]:
-    world = _World(spec)
+    driver, main = scenario_main(spec)
     started = time.perf_counter()
-    asyncio.run(world.main())
+    asyncio.run(main())
     wall = time.perf_counter() - started
-    violations = world.judge()
-    if violations:
-        raise SystemExit(f"stock asyncio run was not clean: {violations[0].render()}")
-    return world.summary()["ticks"], wall, world.session_wall_seconds
+    result = driver.result(wall_seconds=wall)
+    if result.violations:
+        raise SystemExit(f"stock asyncio run was not clean: {result.violations[0].render()}")
+    return result.summary["ticks"], wall, result.summary["session_wall_seconds"]
 
 
 def kernel(spec: ScenarioSpec) -> tuple[int, float, float]:

@@ -61,6 +61,12 @@ RULES: tuple[Rule, ...] = (
          "Two tasks each holding one lock and waiting for the other deadlock (seed defect 5, ABBA).",
          "async with self._a:\n    async with self._b: ...\n# elsewhere\n"
          "async with self._b:\n    async with self._a: ..."),
+    Rule("static.check-then-act", E, _STATIC,
+         "State read under a lock is acted on after the lock was released across an `await` (lock narrowed).",
+         "Another task can change the state at the `await`: both tasks see \"no position\" and both open one, "
+         "or the second write overwrites the first (a lost update).",
+         "async with self._lock:\n    position = self._positions.get(symbol)\nawait self._log(symbol)\n"
+         "if position is None:\n    self._positions[symbol] = new_position"),
     Rule("static.factory-never-called", E, _STATIC,
          "A `create_*` factory method is defined but referenced nowhere in the tree.",
          "What it builds never runs: seed defect 1, `create_backtest_order_manager` was never called "
@@ -83,9 +89,16 @@ RULES: tuple[Rule, ...] = (
          "Its keys cannot be compared with the topic's fields.",
          "await self.bus.publish(topics.ORDER_CREATED, order.as_event())"),
     Rule("static.subscribe-unnamed", E, _STATIC,
-         "A subscribe call does not pass `component=` and `role=` as readable strings.",
-         "Required consumers are matched by role; an unnamed subscriber can never satisfy one.",
-         "await self.bus.subscribe(topics.SIGNAL_GENERATED, self._on_signal)"),
+         "A subscribe call passes `component=` or `role=` as something the scanner cannot read.",
+         "Required consumers are matched by role; a subscriber whose name cannot be read can never satisfy "
+         "one. (Passing neither is fine: the component is the handler's class and the role comes from "
+         "the registry's consumer entry.)",
+         "await self.bus.subscribe(topics.SIGNAL_GENERATED, self._on_signal, role=self.role_name)"),
+    Rule("static.topic-never-published", E, _STATIC,
+         "A topic is subscribed to, and no scanned code publishes it.",
+         "The handler never runs: an engine that never receives prices looks idle, not broken. Judged "
+         "only when every publish site's topic could be read.",
+         "await bus.subscribe(\"price_update\", self._on_price)   # publishers send \"price_updated\""),
     Rule("static.service-factory-missing", E, _CROSS,
          "A registry service names a factory that is not defined in the tree.",
          "The service's error policy cannot be checked, and the registry is out of date.",
@@ -298,9 +311,22 @@ RULES: tuple[Rule, ...] = (
     Rule("oracle.secret-leaked", E, _ORACLE, "An API key or secret appears in an event payload or a table row.",
          "Events and rows are copied to logs, traces and backups; a leaked key pair trades the account.",
          "a run: an exchange error message carrying the signed headers stored as a cancel reason"),
-    Rule("schema.migration-error", E, _SCHEMA, "A migration file cannot be parsed or applied.",
-         "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too.",
+    Rule("schema.migration-error", E, _SCHEMA, "A migration file or statement cannot be parsed or applied.",
+         "Every schema and SQL rule depends on the schema model; a broken migration breaks the database too. "
+         "The statement is skipped and the rest still applies, so one bad statement hides nothing else.",
          "CREATE TABLE t (ts TIMESTAMP) timestamp(missing);"),
+    Rule("schema.refused-statement", E, _SCHEMA, "A migration statement QuestDB refuses; the finding names "
+         "the form it accepts.", "The migration fails on the real server at that statement, and every later "
+         "one with it.", "CREATE INDEX orders_symbol ON orders (symbol);   -- ALTER TABLE ... ADD INDEX"),
+    Rule("schema.not-modelled", W, _SCHEMA, "A migration statement the server accepts that the schema model "
+         "does not follow (a view, COPY).", "Queries on what it created are reported as unchecked, "
+         "not judged against a guess.", "CREATE MATERIALIZED VIEW prices_1h AS (SELECT ...) SAMPLE BY 1h;"),
+    Rule("schema.empty-migration", W, _SCHEMA, "A migration file holds no statement.",
+         "Usually a file committed before its content, or a statement lost in a merge.",
+         "007_add_index.sql containing only a comment"),
+    Rule("schema.migration-gap", W, _SCHEMA, "Migration numbers skip a value.",
+         "A migration was deleted or not committed yet: the order on disk may not be the server's.",
+         "001_create.sql, 003_add_column.sql"),
     # -- live schema: a real server compared with the schema model ---------------------------
     Rule("schema.live-table-missing", E, _LIVE, "A table of the migrations is not on the server.",
          "The system's first write to it fails in production; the migrations were not applied, or were "
@@ -325,6 +351,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 _BY_ID = {rule.id: rule for rule in RULES}
+
+RULES_DOC_URL = "https://github.com/simwire/simwire/blob/main/docs/rules.md"
+"""Where docs/rules.md is published; every finding links its rule's section there (SARIF helpUri)."""
+
+
+def help_uri(rule_id: str) -> str:
+    """The documentation of ``rule_id``: its section of docs/rules.md."""
+    return f"{RULES_DOC_URL}#{_anchor(rule(rule_id).id)}"
 
 
 def rule(rule_id: str) -> Rule:

@@ -12,7 +12,10 @@ placeholders) and checked for what QuestDB would reject or, worse, silently acce
   silently overwrite each other (seed report, defect 2);
 * UPDATE never sets the designated timestamp (``sql.update-designated-timestamp``);
 * only SQL QuestDB's PG wire accepts (``sql.unsupported``): no OFFSET (use ``LIMIT lo, hi``),
-  no ON CONFLICT, no DELETE, no ``::timestamptz``.
+  no ON CONFLICT, no DELETE, no ``::timestamptz`` (not for a PostgreSQL schema, whose server
+  accepts them);
+* QuestDB's time-series clauses (``SAMPLE BY``, ``LATEST BY``/``ON``, ``ASOF JOIN``...) make the
+  statement ``sql.unchecked`` (a warning): no sqlglot dialect reads them.
 
 ``plan_statement`` does the parsing and schema work once per distinct statement; the runtime
 monitor caches its :class:`StatementPlan` and only binds arguments on the hot path.
@@ -21,6 +24,7 @@ monitor caches its :class:`StatementPlan` and only binds arguments on the hot pa
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from dataclasses import dataclass, field
 
@@ -41,7 +45,11 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 DIALECT = "postgres"
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)
-_QUESTDB_EXTENSIONS = ("SAMPLE BY", "LATEST ON", "ASOF JOIN", "LT JOIN", "SPLICE JOIN")
+# QuestDB's time-series clauses: no sqlglot dialect reads them, so a statement using one is
+# reported as unchecked (a warning), never judged from a misreading.  Matched on word tokens,
+# so the words inside a string literal do not count.
+_QUESTDB_EXTENSIONS = (("SAMPLE", "BY"), ("LATEST", "BY"), ("LATEST", "ON"), ("ASOF", "JOIN"), ("LT", "JOIN"),
+                       ("SPLICE", "JOIN"))
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,8 @@ def check_lineage(registry: Registry, schema: Schema) -> list[Violation]:
             continue
         field_ = registry.topics[entry.topic].field_named(entry.field)
         assert field_ is not None  # the Registry validated its lineage on construction
-        storable = [t for t in field_.types if t == "none" or column.type in _STORABLE.get(t, ())]
+        base_type = column.type.split("(")[0]  # DECIMAL(12,2) stores what DECIMAL stores
+        storable = [t for t in field_.types if t == "none" or base_type in _STORABLE.get(t, ())]
         if len(storable) != len(field_.types):
             found.append(violation(
                 "contract.lineage-type", f"{entry.topic}.{entry.field} cannot be stored in "
@@ -169,11 +178,11 @@ def check_lineage(registry: Registry, schema: Schema) -> list[Violation]:
 # Field type -> column types that can hold it (times are float seconds converted by the writer).
 _STORABLE = {
     "str": ("SYMBOL", "STRING", "VARCHAR", "CHAR", "UUID", "IPV4"),
-    "float": ("DOUBLE", "FLOAT", "TIMESTAMP", "TIMESTAMP_NS", "DATE"),
-    "int": ("LONG", "INT", "SHORT", "BYTE", "DOUBLE", "FLOAT", "TIMESTAMP", "DATE"),
+    "float": ("DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "TIMESTAMP_NS", "DATE", "TIMESTAMPTZ"),
+    "int": ("LONG", "INT", "SHORT", "BYTE", "DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "DATE", "TIMESTAMPTZ"),
     "bool": ("BOOLEAN",),
-    "dict": ("STRING", "VARCHAR"),
-    "list": ("STRING", "VARCHAR"),
+    "dict": ("STRING", "VARCHAR", "JSON", "JSONB"),
+    "list": ("STRING", "VARCHAR", "JSON", "JSONB"),
 }
 
 
@@ -195,17 +204,15 @@ class _Planner:
         self.plan_.violations.append(violation(rule, message, expected=expected, seen=seen, sql=_one_line(self.sql)))
 
     def plan(self) -> StatementPlan:
-        upper = " ".join(self.sql.upper().split())
-        extension = next((e for e in _QUESTDB_EXTENSIONS if e in upper), None)
+        extension = _questdb_extension(self.sql)
+        if extension:
+            self.report("sql.unchecked", f"QuestDB extension {extension} is not understood by the "
+                        "checker; statement not checked", "SQL the checker can parse", extension)
+            return self.plan_
         try:
             statements = _parse(self.sql)
         except (ParseError, TokenError) as error:
-            if extension:
-                self.report("sql.unchecked", f"QuestDB extension {extension} is not understood by the "
-                            "checker; statement not checked", "SQL the checker can parse", extension)
-            else:
-                self.report("sql.syntax", "statement does not parse", "valid SQL",
-                            str(error).splitlines()[0])
+            self.report("sql.syntax", "statement does not parse", "valid SQL", str(error).splitlines()[0])
             return self.plan_
         if len(statements) != 1:
             self.report("sql.multiple-statements", "one string holds several statements",
@@ -255,6 +262,8 @@ class _Planner:
         if isinstance(statement, exp.Command) and str(statement.this).upper() != "SHOW":
             self.report("sql.unchecked", "statement kind not modelled by the checker; not checked",
                         "INSERT, UPDATE, SELECT or SHOW", str(statement.this))
+        if self.schema.dialect != "questdb":
+            return  # PostgreSQL migrations: the code talks to PostgreSQL, which accepts all of these
         for what in unsupported:
             self.report("sql.unsupported", "QuestDB's PG wire rejects this statement",
                         "SQL QuestDB accepts", what)
@@ -276,7 +285,11 @@ class _Planner:
     def table(self, node: exp.Table) -> Table | None:
         name = node.name.lower()
         table = self.schema.tables.get(name)
-        if table is None:
+        if table is None and name in self.schema.unmodelled:
+            self.report("sql.unchecked", f"{name!r} was created by a migration statement the model does not "
+                        f"follow ({self.schema.unmodelled[name]}); its columns are not checked",
+                        "a table the schema model knows", name)
+        elif table is None:
             self.report("sql.unknown-table", f"table {name!r} does not exist in the schema model",
                         "a table created by the migrations", name)
         return table
@@ -411,6 +424,16 @@ class _Planner:
             column = table.columns.get(left.name.lower()) if table else None
             if table is not None and column is not None:
                 self.bind(right, table, column, written=False)
+
+
+def _questdb_extension(sql: str) -> str | None:
+    try:
+        words = [part.upper() for token in sqlglot.tokenize(sql, read=DIALECT)
+                 if token.token_type not in (TokenType.STRING, TokenType.IDENTIFIER) for part in token.text.split()]
+    except TokenError:
+        return None
+    pairs = set(itertools.pairwise(words))
+    return next((" ".join(pair) for pair in _QUESTDB_EXTENSIONS if pair in pairs), None)
 
 
 def _parse(sql: str) -> list[exp.Expression]:

@@ -7,6 +7,9 @@ deterministic kernel across seeds.
     def test_backtest(sim_scenario):
         sim_scenario(mode="backtest", policy="random")  # full system, monitor and oracles on
 
+Registered through the ``pytest11`` entry point, so it is active in any project where simwire
+is installed (this repository's conftest.py adds it only when it is not installed).
+
 Options: ``--sim-seed N`` runs exactly that seed (what a failure message tells you to
 use); ``--sim-seeds N`` runs seeds ``0..N-1`` (default 5).  A run fails on ``main``'s error
 or on any kernel violation; the failure names the seed and prints the one command that
@@ -16,6 +19,7 @@ reproduces it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,13 +104,29 @@ def _seeds(request: pytest.FixtureRequest) -> list[int]:
     return [seed] if seed is not None else list(range(count))
 
 
+def repro_nodeid(request: pytest.FixtureRequest) -> str:
+    """The test's node id as the directory pytest was started from sees it, so the printed
+    ``pytest '<id>' --sim-seed N`` works when pasted there (node ids are relative to the
+    rootdir, which differs when pytest runs from a subdirectory)."""
+    nodeid = request.node.nodeid
+    path = getattr(request.node, "path", None)
+    if path is None:
+        return nodeid
+    _, sep, rest = nodeid.partition("::")
+    try:
+        shown = Path(path).relative_to(request.config.invocation_params.dir).as_posix()
+    except ValueError:
+        shown = str(path)
+    return f"{shown}{sep}{rest}"
+
+
 @pytest.fixture
 def sim_run(request: pytest.FixtureRequest) -> SimRunner:
     """Runs a coroutine function under the kernel for each selected seed (see module doc)."""
-    return SimRunner(_seeds(request), request.node.nodeid)
+    return SimRunner(_seeds(request), repro_nodeid(request))
 
 
 @pytest.fixture
 def sim_scenario(request: pytest.FixtureRequest) -> ScenarioRunner:
     """Runs the whole trading system for each selected seed (see module doc)."""
-    return ScenarioRunner(_seeds(request), request.node.nodeid)
+    return ScenarioRunner(_seeds(request), repro_nodeid(request))

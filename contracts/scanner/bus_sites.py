@@ -53,6 +53,10 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
         if _loop_rows(resolver, source, call) == [] and _bound_by_loop(source, call, topic_expr):
             relays = True
             continue
+        forwarded = _forwarding_sites(code, resolver, source, call, topic_expr, payload)
+        if forwarded:
+            sites.extend(forwarded)
+            continue
         keys = resolver.keys(source, payload) if payload is not None else None
         for component in code.concrete(source.component(call)):
             sites.append(_publish_site(source, call, component, resolver.string(source, topic_expr),
@@ -60,6 +64,40 @@ def publish_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) ->
     if relays:
         sites.extend(_event_tuples(code, resolver))
     return by_location(sites)
+
+
+def _forwarding_sites(code: CodeBase, resolver: Resolver, source: SourceFile, call: ast.Call,
+                      topic_expr: ast.expr, payload: ast.expr | None) -> list[PublishSite]:
+    """A publish wrapper (``async def _emit(self, topic, data): await self.bus.publish(topic,
+    data)``): the topic is one of its parameters, so each call of the wrapper that the scanner
+    can resolve (``self._emit``, a module function, a method of a receiver of known class) is
+    the publish site, with the topic and payload passed there.  Empty when the topic is not a
+    parameter or nothing calls the wrapper."""
+    function = source.enclosing_function(call)
+    if function is None or not isinstance(topic_expr, ast.Name):
+        return []
+    params = parameters(function)
+    if topic_expr.id not in params or local_assignment(function, topic_expr.id, call.lineno) is not None:
+        return []
+    payload_param = payload.id if isinstance(payload, ast.Name) and payload.id in params \
+        and local_assignment(function, payload.id, call.lineno) is None else None
+    sites = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic_arg = _argument(caller, params.index(topic_expr.id), topic_expr.id)
+        if topic_arg is None:
+            continue
+        if payload_param is not None:
+            payload_arg = _argument(caller, params.index(payload_param), payload_param)
+            keys = resolver.keys(caller_source, payload_arg) if payload_arg is not None else None
+        else:
+            keys = resolver.keys(source, payload) if payload is not None else None
+        for component in code.concrete(caller_source.component(caller)):
+            sites.append(_publish_site(caller_source, caller, component, resolver.string(caller_source, topic_arg),
+                                       topic_arg, keys))
+    return sites
 
 
 def _publish_site(source: SourceFile, node: ast.AST, component: str, topic: str | None,
@@ -111,31 +149,127 @@ def _builders(code: CodeBase, source: SourceFile, node: ast.AST) -> list[str]:
 
 
 def subscribe_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[SubscribeSite]:
-    sites = []
+    """Subscribe calls (topic and handler positional or keyword, awaited or not) and decorator
+    subscriptions (``@bus.subscribe("topic")`` / ``@on("topic")`` on a handler).
+
+    Without ``component=``, the component is the class (or module) defining the handler; without
+    ``role=``, the role is left to the registry's consumer entry for that component (see
+    :func:`contracts.scanner.crosscheck.resolve_roles`), so code that names neither is read
+    as it is."""
+    sites = [*_decorator_sites(code, resolver, names)]
+    calls = []
     for source, call in _method_calls(code, names):
         topic_arg = _argument(call, 0, "topic")
         handler_arg = _argument(call, 1, "handler")
-        if topic_arg is None or handler_arg is None:
-            continue
-        component_arg = _argument(call, None, "component")
-        role = _argument(call, None, "role")
+        if topic_arg is not None and handler_arg is not None:
+            calls.extend(_forwarded(code, source, call, topic_arg, handler_arg)
+                         or [(source, call, topic_arg, handler_arg, source, call)])
+    for source, call, topic_arg, handler_arg, named_in, named_at in calls:
+        component_arg = _argument(named_at, None, "component")
+        role = _argument(named_at, None, "role")
+        role_name = resolver.string(named_in, role) if role is not None else None
         for row, bound in _loop_rows(resolver, source, call) or [(call, {})]:
             topic_expr = _substitute(topic_arg, bound)
             handler = _substitute(handler_arg, bound)
-            reads = tuple(sorted(set(_handler_reads(code, source, call, handler)),
-                                 key=lambda read: (read[0], location_key(read[1]))))
+            target = code.definition(source, handler, call)
+            reads = _sorted_reads(_handler_reads(code, *target)) if target else ()
             for component in code.concrete(source.component(call)):
+                declared = (_declared(resolver, named_in, component_arg, component) if component_arg is not None
+                            else _handler_owner(code, source, handler, call, component, target))
                 sites.append(SubscribeSite(
                     location=source.where(row),
                     component=component,
                     topic=resolver.string(source, topic_expr),
                     topic_expr=ast.unparse(topic_expr),
-                    role=resolver.string(source, role) if role is not None else None,
-                    declared_component=_declared(resolver, source, component_arg, component),
+                    role=role_name,
+                    declared_component=declared,
                     handler=ast.unparse(handler),
                     reads=reads,
+                    unreadable_name=_unreadable(component_arg, declared, role, role_name),
                 ))
     return by_location(sites)
+
+
+def _forwarded(code: CodeBase, source: SourceFile, call: ast.Call, topic_arg: ast.expr, handler_arg: ast.expr,
+               ) -> list[tuple[SourceFile, ast.Call, ast.expr, ast.expr, SourceFile, ast.Call]]:
+    """A subscribe wrapper (``def _on(self, topic, handler): self.bus.subscribe(topic,
+    handler)``): each resolvable call of it subscribes, with its own topic and handler
+    (component and role keywords stay those of the inner call)."""
+    function = source.enclosing_function(call)
+    if function is None:
+        return []
+    params = parameters(function)
+    names = [a.id for a in (topic_arg, handler_arg) if isinstance(a, ast.Name)]
+    if len(names) != 2 or any(n not in params or local_assignment(function, n, call.lineno) is not None
+                              for n in names):
+        return []
+    found = []
+    for caller_source, caller in code.callers_of(function.name):
+        target = code.definition(caller_source, caller.func, caller)
+        if target is None or target[1] is not function:
+            continue
+        topic = _argument(caller, params.index(names[0]), names[0])
+        handler = _argument(caller, params.index(names[1]), names[1])
+        if topic is not None and handler is not None:
+            found.append((caller_source, caller, topic, handler, source, call))
+    return found
+
+
+def _sorted_reads(reads: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(set(reads), key=lambda read: (read[0], location_key(read[1]))))
+
+
+def _handler_owner(code: CodeBase, source: SourceFile, handler: ast.expr, call: ast.Call, component: str,
+                   target: tuple[SourceFile, FunctionNode] | None) -> str:
+    """The component a handler belongs to: the subscribing class for ``self.m``, the class
+    defining the function otherwise, ``module:<name>`` for a module function."""
+    if isinstance(handler, ast.Attribute) and isinstance(handler.value, ast.Name) and handler.value.id == "self":
+        return component
+    if target is not None:
+        owner, function = target
+        cls = owner.enclosing_class(function)
+        return cls.name if cls else f"module:{owner.module}"
+    return component
+
+
+def _decorator_sites(code: CodeBase, resolver: Resolver, names: tuple[str, ...]) -> list[SubscribeSite]:
+    """``@bus.subscribe("topic")`` / ``@subscribe("topic")`` above a handler function."""
+    sites = []
+    for source in code.files:
+        for function in (n for n in source.nodes if isinstance(n, FunctionNode)):
+            for decorator in function.decorator_list:
+                if not isinstance(decorator, ast.Call) or _callee(decorator) not in names:
+                    continue
+                topic_expr = _argument(decorator, 0, "topic")
+                if topic_expr is None or _argument(decorator, 1, "handler") is not None:
+                    continue
+                role = _argument(decorator, None, "role")
+                component_arg = _argument(decorator, None, "component")
+                owner = source.component(function)
+                reads = _sorted_reads(_handler_reads(code, source, function))
+                for component in code.concrete(owner):
+                    declared = (_declared(resolver, source, component_arg, component)
+                                if component_arg is not None else component)
+                    sites.append(SubscribeSite(
+                        location=source.where(decorator), component=component,
+                        topic=resolver.string(source, topic_expr), topic_expr=ast.unparse(topic_expr),
+                        role=resolver.string(source, role) if role is not None else None,
+                        declared_component=declared, handler=function.name, reads=reads,
+                        unreadable_name=_unreadable(component_arg, declared, role, resolver.string(source, role)
+                                                    if role is not None else None),
+                    ))
+    return sites
+
+
+def _unreadable(component_arg: ast.expr | None, component: str | None, role_arg: ast.expr | None,
+                role: str | None) -> bool:
+    """A ``component=`` or ``role=`` passed as something the scanner cannot read."""
+    return (component_arg is not None and component is None) or (role_arg is not None and role is None)
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _declared(resolver: Resolver, source: SourceFile, expr: ast.expr | None, concrete: str) -> str | None:
@@ -174,12 +308,7 @@ def _substitute(expr: ast.expr, bound: dict[str, ast.expr]) -> ast.expr:
     return bound.get(expr.id, expr) if isinstance(expr, ast.Name) else expr
 
 
-def _handler_reads(code: CodeBase, source: SourceFile, call: ast.Call,
-                   handler: ast.expr) -> list[tuple[str, str]]:
-    target = code.definition(source, handler, call)
-    if target is None:
-        return []
-    owner, function = target
+def _handler_reads(code: CodeBase, owner: SourceFile, function: FunctionNode) -> list[tuple[str, str]]:
     param = _payload_param(function, 0)
     if param is None:
         return []

@@ -6,7 +6,7 @@ returns violations whose ``expected`` is the registry's word and ``seen`` the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contracts.registry.model import Registry
 from contracts.rules import violation
@@ -25,12 +25,33 @@ class MissingConsumer:
 
 
 def registry_violations(result: ScanResult, registry: Registry) -> list[Violation]:
+    result = resolve_roles(result, registry)
     return [*_topic_and_payload(result, registry), *_subscribers(result, registry),
-            *_handler_reads(result, registry), *_missing_consumer_violations(result, registry)]
+            *_handler_reads(result, registry), *_missing_consumer_violations(result, registry),
+            *_never_published(result)]
+
+
+def registry_free_violations(result: ScanResult) -> list[Violation]:
+    """What the sites say about each other with no registry: handlers reading keys no
+    publisher sends, and topics subscribed that nothing publishes."""
+    return [*_handler_reads(result, None), *_never_published(result)]
+
+
+def resolve_roles(result: ScanResult, registry: Registry) -> ScanResult:
+    """Subscribe sites that pass no ``role=`` take the role of the registry's consumer entry
+    for their component (the handler's owner) on that topic, when there is exactly one."""
+    subscribes = []
+    for site in result.subscribes:
+        inferable = site.topic is not None and site.role is None and not site.unreadable_name
+        topic = registry.topics.get(site.topic) if inferable else None
+        roles = sorted({c.role for c in topic.consumers if c.component == site.declared_component}) if topic else []
+        subscribes.append(replace(site, role=roles[0]) if len(roles) == 1 else site)
+    return replace(result, subscribes=tuple(subscribes))
 
 
 def missing_consumers(result: ScanResult, registry: Registry, modes: tuple[str, ...] | None = None
                       ) -> list[MissingConsumer]:
+    result = resolve_roles(result, registry)
     found = []
     for mode in modes or registry.modes:
         for name in sorted(registry.topics):
@@ -92,21 +113,22 @@ def _subscribers(result: ScanResult, registry: Registry) -> list[Violation]:
         if topic is None:
             found.append(_unknown_topic(site.topic, site.location, "subscribed"))
             continue
-        if site.role is None or site.declared_component is None:
+        if site.unreadable_name or site.declared_component is None:
             continue   # static.subscribe-unnamed already says so
         declared = {(c.component, c.role) for c in topic.consumers}
-        if (site.declared_component, site.role) not in declared:
+        if site.role is None or (site.declared_component, site.role) not in declared:
             found.append(violation(
                 "static.undeclared-consumer",
-                f"{site.declared_component}:{site.role} subscribes to {topic.name} but is not a declared consumer",
+                f"{site.declared_component}:{site.role or '(no role)'} subscribes to {topic.name} but is not a "
+                "declared consumer",
                 location=site.location,
                 expected=", ".join(f"{c.component}:{c.role}" for c in topic.consumers) or "(no consumers)",
-                seen=f"{site.declared_component}:{site.role}",
+                seen=f"{site.declared_component}:{site.role or '(no role= and no consumer entry)'}",
             ))
     return found
 
 
-def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
+def _handler_reads(result: ScanResult, registry: Registry | None) -> list[Violation]:
     """One violation per subscription and key (at its first read), naming every component
     that runs it; ``details["reads"]`` lists every line reading it.
 
@@ -121,7 +143,7 @@ def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
         publishers = [p for p in result.publishes if p.topic == site.topic]
         sent = ({k for p in publishers for k in p.keys or ()}
                 if publishers and all(p.keys is not None and p.keys_complete for p in publishers) else None)
-        topic = registry.topics.get(site.topic)
+        topic = registry.topics.get(site.topic) if registry is not None else None
         declared = {f.name for f in topic.fields} if topic else None
         optional = {f.name for f in topic.fields if not f.required} if topic else set()
         for key, where in site.reads:
@@ -143,6 +165,23 @@ def _handler_reads(result: ScanResult, registry: Registry) -> list[Violation]:
         )
         for (at, key), (site, problem, known) in first.items()
     ]
+
+
+def _never_published(result: ScanResult) -> list[Violation]:
+    """Topics subscribed somewhere and published nowhere.  Judged only when every publish
+    site's topic was read (an unresolved topic might be the missing one)."""
+    if any(p.topic is None for p in result.publishes):
+        return []
+    published = {p.topic for p in result.publishes}
+    first: dict[str, SubscribeSite] = {}
+    for site in result.subscribes:
+        if site.topic is not None and site.topic not in published:
+            first.setdefault(site.topic, site)
+    return [violation(
+        "static.topic-never-published", f"{site.component} subscribes to {topic!r}, which nothing publishes",
+        location=site.location, expected=f"a publish of {topic!r} somewhere in the scanned code",
+        seen=f"published topics: {', '.join(sorted(published)) or '(none)'}",
+    ) for topic, site in sorted(first.items())]
 
 
 def _read_problem(key: str, declared: set[str] | None, sent: set[str] | None) -> str:

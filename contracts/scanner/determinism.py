@@ -7,20 +7,19 @@ a different run, and the kernel's run-time guard cannot see every such call (a n
 import, ``from time import sleep``, is out of its reach).  The scan reads names, never runs
 code: a use is judged by what its name resolves to through the file's imports.
 
-The port implementations live in adapter modules (any file under a directory named in
-``ports_in``, ``adapters`` by default); those are exactly where these calls belong.
+The port implementations live in adapter modules (files matching a ``ports`` glob, relative
+to the scanned root; by default any directory named ``adapters``, configurable with
+``ports = [...]`` in ``[tool.simwire]``); those are exactly where these calls belong.
 """
 
 from __future__ import annotations
 
 import ast
 
+from contracts.config import DEFAULT_PORTS, glob_match
 from contracts.rules import violation
 from contracts.scanner.source import CodeBase, SourceFile
 from simwire.violation import Violation
-
-DEFAULT_PORTS_IN = ("adapters",)
-"""Directory names whose files implement the ports and may reach the real world."""
 
 _CLOCK = "the wall clock (use the Clock port)"
 _ENTROPY = "OS entropy (use the Ids or Random port)"
@@ -60,10 +59,11 @@ _NEED_TRANSPORT = {"httpx.AsyncClient": _SOCKETS, "httpx.Client": _SOCKETS}
 """Clients that open real connections unless a ``transport=`` is injected."""
 
 
-def nondeterminism_sources(code: CodeBase, ports_in: tuple[str, ...] = DEFAULT_PORTS_IN) -> list[Violation]:
+def nondeterminism_sources(code: CodeBase, ports: tuple[str, ...] = DEFAULT_PORTS) -> list[Violation]:
+    """Every direct use outside the files matching a ``ports`` glob (posix, ``**`` allowed)."""
     found: list[Violation] = []
     for source in code.files:
-        if any(part in ports_in for part in source.rel.split("/")[:-1]):
+        if any(glob_match(pattern, source.rel) for pattern in ports):
             continue
         for node in source.nodes:
             if isinstance(node, ast.Import | ast.ImportFrom):

@@ -5,7 +5,9 @@ adds the edge ``_b -> _a`` to the class's lock-order graph, also when the inner 
 by a ``self.method()`` called while holding the outer one (one level deep).  Any cycle means
 two tasks can each hold one lock and wait for the other: the ABBA deadlock of the seed
 report (``_lock`` / ``_order_sequence_lock``).  A self-loop is a non-reentrant lock taken
-again by its holder.  The runtime twin is the kernel's ``kernel.lock-order`` (lockdep).
+again by its holder; a re-entrant one (``threading.RLock``, ``multiprocessing.RLock``) may be
+taken again by design, so only its cycles with other locks count.  The runtime twin is the
+kernel's ``kernel.lock-order`` (lockdep).
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ def lock_order_violations(code: CodeBase) -> list[Violation]:
     found = []
     for source in code.files:
         for cls in (n for n in source.nodes if isinstance(n, ast.ClassDef)):
-            locks = _lock_attributes(cls)
+            locks = lock_attributes(cls)
             if locks:
-                found.extend(_cycles(source, cls, _edges(code, source, cls, locks)))
+                reentrant = _reentrant_locks(cls)
+                edges = [e for e in _edges(code, source, cls, locks) if not (e.held == e.taken in reentrant)]
+                found.extend(_cycles(source, cls, edges))
     return found
 
 
-def _lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
+def lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
     names = set()
     for node in ast.walk(cls):
         if not isinstance(node, ast.Assign | ast.AnnAssign):
@@ -55,6 +59,19 @@ def _lock_attributes(cls: ast.ClassDef) -> frozenset[str]:
                 callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if callee.endswith(_LOCK_TYPES) or _LOCK_WORDS & set(target.attr.lower().split("_")):
                 names.add(target.attr)
+    return frozenset(names)
+
+
+def _reentrant_locks(cls: ast.ClassDef) -> frozenset[str]:
+    """Attributes assigned an ``RLock()`` (any module's): re-taking them is not a deadlock."""
+    names = set()
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if callee == "RLock":
+                names.update(name for t in targets if (name := _self_attr(t)) is not None)
     return frozenset(names)
 
 

@@ -47,7 +47,11 @@ class PublishSite:
 
 @dataclass(frozen=True, order=True)
 class SubscribeSite:
-    """``bus.subscribe(topic, handler, component=..., role=...)`` and what the handler reads."""
+    """``bus.subscribe(topic, handler[, component=..., role=...])`` and what the handler reads.
+
+    Without ``component=``, ``declared_component`` is the handler's owner; without ``role=``,
+    ``role`` is None until the registry's consumer entry fills it.  ``unreadable_name`` is True
+    when either is passed as an expression the scanner cannot read."""
 
     location: str
     component: str
@@ -57,6 +61,7 @@ class SubscribeSite:
     declared_component: str | None
     handler: str
     reads: tuple[tuple[str, str], ...] = ()   # (key, file:line of the read)
+    unreadable_name: bool = False
 
 
 @dataclass(frozen=True, order=True)

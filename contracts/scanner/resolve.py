@@ -117,18 +117,29 @@ class Resolver:
             return None
         if isinstance(expr, ast.Dict):
             return self._dict_keys(source, expr, depth)
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict":
-            names = [kw.arg for kw in expr.keywords if kw.arg]
-            complete = not expr.args and all(kw.arg for kw in expr.keywords)
-            return Keys(tuple(names), complete)
         if isinstance(expr, ast.Name):
             function = source.enclosing_function(expr)
-            return self._name_keys(source, function, expr.id, depth + 1) if function else None
+            if function is not None and local_assignment(function, expr.id, 10**9) is not None:
+                return self._name_keys(source, function, expr.id, depth + 1)
+            bound = self.binding(source, expr)   # a module constant, also imported
+            return self.keys(bound[0], bound[1], depth + 1) if bound is not None else None
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict":
+            return self._dict_call_keys(source, expr, depth)
         if isinstance(expr, ast.Call):
             target = self.code.callee(source, expr)
             if target is not None:
                 return self._returned_keys(*target, depth + 1)
         return None
+
+    def _dict_call_keys(self, source: SourceFile, call: ast.Call, depth: int) -> Keys:
+        """``dict(base, k=v, **more)``: the keys of every positional mapping and ``**`` spread."""
+        names = [kw.arg for kw in call.keywords if kw.arg]
+        complete = len(call.args) <= 1
+        for part in [*call.args[:1], *(kw.value for kw in call.keywords if kw.arg is None)]:
+            spread = self.keys(source, part, depth + 1)
+            names.extend(spread.names if spread else ())
+            complete = complete and bool(spread and spread.complete)
+        return Keys(tuple(names), complete)
 
     def _dict_keys(self, source: SourceFile, node: ast.Dict, depth: int) -> Keys:
         names: list[str] = []

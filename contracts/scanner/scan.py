@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.config import DEFAULT_PORTS
 from contracts.registry.model import BusConventions, Service
 from contracts.rules import violation
+from contracts.scanner.atomicity import check_then_act_violations
 from contracts.scanner.awaits import unawaited_calls
 from contracts.scanner.bus_sites import publish_sites, subscribe_sites
-from contracts.scanner.determinism import DEFAULT_PORTS_IN, nondeterminism_sources
+from contracts.scanner.determinism import nondeterminism_sources
 from contracts.scanner.factories import (
     factory_sites,
     instantiations,
@@ -28,16 +30,18 @@ DEFAULT_FACTORY_PREFIXES = ("create_",)
 def scan(root: Path | str, conventions: BusConventions | None = None, *,
          services: tuple[Service, ...] = (), callers: tuple[Path | str, ...] = (),
          factory_prefixes: tuple[str, ...] = DEFAULT_FACTORY_PREFIXES,
-         ports_in: tuple[str, ...] = DEFAULT_PORTS_IN) -> ScanResult:
+         ports: tuple[str, ...] = DEFAULT_PORTS, include: tuple[str, ...] = ()) -> ScanResult:
     """Scan every ``.py`` under ``root``.  ``conventions`` names the bus and database methods
     (default: ``publish``/``subscribe`` and asyncpg's); ``services`` are the registry's container
     services whose factories' error policy is checked; ``callers`` are directories of entry-point
     code (a CLI, a simulator) whose references to factories count as calls, and nothing else in
     them is checked; ``factory_prefixes`` says which methods are factories (``create_*``);
-    ``ports_in`` names the directories of port implementations, the only code allowed to reach
-    the wall clock, entropy, threads and sockets."""
+    ``ports`` are globs (relative to ``root``) of the port implementations, the only code
+    allowed to reach the wall clock, entropy, threads and sockets; ``include`` restricts the
+    scan to these paths below ``root`` (the configured ``paths``), so module names and
+    locations stay relative to the project root."""
     conventions = conventions or BusConventions()
-    code, problems = CodeBase.load(root)
+    code, problems = CodeBase.load(root, include)
     files = len(code.files) + len(problems)
     resolver = Resolver(code, _constant_modules(code, conventions.topic_constants))
     publishes = publish_sites(code, resolver, conventions.publish)
@@ -50,10 +54,11 @@ def scan(root: Path | str, conventions: BusConventions | None = None, *,
     found += [_formatting(site) for site in statements if site.formatted]
     found += _unresolved_bus_sites(publishes, subscribes)
     found += uncalled_factory_violations(factories)
-    found += unawaited_calls(code)
+    found += unawaited_calls(code, (*conventions.publish, *conventions.db_methods))
     found += lock_order_violations(code)
+    found += check_then_act_violations(code)
     found += service_policy_violations(code, services)
-    found += nondeterminism_sources(code, ports_in)
+    found += nondeterminism_sources(code, ports)
     return ScanResult(
         root=str(code.root), files=files,
         publishes=tuple(publishes), subscribes=tuple(subscribes), sql=tuple(statements),
@@ -94,11 +99,13 @@ def _unresolved_bus_sites(publishes: list[PublishSite], subscribes: list[Subscri
                 seen="an expression the scanner does not follow",
             ))
     for site in subscribes:
-        if site.role is None or site.declared_component is None:
+        # Naming is optional (the registry's consumer entry gives the role); a name that is
+        # passed but cannot be read is a site the registry cannot be matched against.
+        if site.unreadable_name:
             found.append(violation(
                 "static.subscribe-unnamed", f"{site.component} subscribes to {site.topic_expr} without a readable "
                 "component= and role=", location=site.location,
-                expected="component=\"<Class>\", role=\"<role>\" as string literals or constants",
+                expected="component=\"<Class>\", role=\"<role>\" as string literals or constants, or neither",
                 seen=f"component={site.declared_component!r} role={site.role!r}",
             ))
     return found

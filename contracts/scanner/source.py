@@ -9,14 +9,18 @@ the check.  Files are visited in sorted relative-path order so every result is d
 from __future__ import annotations
 
 import ast
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.rules import violation
+from contracts.scanner.types import receiver_type
 from simwire.violation import Violation
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_NEVER_SCANNED = frozenset({"__pycache__", "site-packages", "node_modules"})
 
 
 @dataclass(eq=False)
@@ -65,19 +69,23 @@ class CodeBase:
     _calls_by_name: dict[str, list[tuple[SourceFile, ast.Call]]] | None = None
 
     @classmethod
-    def load(cls, root: Path | str) -> tuple[CodeBase, list[Violation]]:
-        """Parse every ``.py`` under ``root``; unparsable files become violations, not crashes."""
+    def load(cls, root: Path | str, include: tuple[str, ...] = ()) -> tuple[CodeBase, list[Violation]]:
+        """Parse every ``.py`` under ``root`` (only under the ``include`` paths, relative to
+        ``root``, when given); unparsable files become violations, not crashes.
+
+        Files are read as ``utf-8-sig``: a byte-order mark written by some editors is legal
+        Python, not a syntax error.  Hidden directories, ``__pycache__`` and installed
+        environments (``site-packages``) are never part of a code base."""
         root = Path(root).resolve()
         if not root.is_dir():
             raise NotADirectoryError(f"scan root is not a directory: {root}")
+        wanted = tuple(p.strip("/") for p in include if p.strip("/") not in ("", "."))
         files: list[SourceFile] = []
         problems: list[Violation] = []
-        for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
-            rel = path.relative_to(root).as_posix()
-            if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
-                continue
+        for rel in _python_files(root, wanted):
+            path = root / rel
             try:
-                tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+                tree = ast.parse(path.read_text(encoding="utf-8-sig"), filename=rel)
             except (SyntaxError, UnicodeDecodeError) as error:
                 line = getattr(error, "lineno", 0) or 0
                 problems.append(violation(
@@ -104,7 +112,7 @@ class CodeBase:
         for name, defs in sorted(classes.items()):
             for _, node in defs:
                 for base in node.bases:
-                    base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+                    base_name = named_class(base)
                     if base_name in classes and name not in subclasses.get(base_name, []):
                         subclasses.setdefault(base_name, []).append(name)
         return cls(root, files, by_module, classes, functions, subclasses)
@@ -145,9 +153,12 @@ class CodeBase:
         When the root is itself a package (it has ``__init__.py``), its code imports its own
         modules under the package's import name, which need not be the folder's name (a copy
         of ``system/`` checked elsewhere), so any first segment is accepted as that prefix."""
-        if dotted in self.by_module:
-            return self.by_module[dotted]
         head, _, rest = dotted.partition(".")
+        # Inside a package, ``import socket`` is the standard library's even when the package
+        # has a ``socket.py`` of its own (which it imports as ``pkg.socket`` or relatively).
+        shadowed = self.is_package and head in sys.stdlib_module_names
+        if dotted in self.by_module and not shadowed:
+            return self.by_module[dotted]
         if rest in self.by_module and (head == self.root.name or self.is_package):
             return self.by_module[rest]
         return None
@@ -158,6 +169,36 @@ class CodeBase:
 
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         return next((n for n in cls.body if isinstance(n, FunctionNode) and n.name == name), None)
+
+    def _imported_module(self, source: SourceFile, expr: ast.expr) -> SourceFile | None:
+        """The scanned module a bare name was imported as (``import app.x as x``, ``from app
+        import x``), unless a local variable of that name shadows it."""
+        if not isinstance(expr, ast.Name) or expr.id not in source.imports:
+            return None
+        function = source.enclosing_function(expr)
+        if function is not None and any(isinstance(n, ast.Name) and n.id == expr.id and isinstance(n.ctx, ast.Store)
+                                        for n in ast.walk(function)):
+            return None
+        module, attribute = source.imports[expr.id]
+        target = self.module(f"{module}.{attribute}" if attribute else module)
+        return target if target is not source else None
+
+    def class_method(self, class_name: str, name: str) -> tuple[SourceFile, FunctionNode] | None:
+        """``name`` defined on the class or, breadth first, on its scanned bases.  A class name
+        defined twice in the tree is ambiguous and resolves to nothing."""
+        queue, seen = [class_name], set()
+        while queue:
+            current = queue.pop(0)
+            defs = self.classes.get(current, [])
+            if current in seen or len(defs) != 1:
+                continue
+            seen.add(current)
+            owner, cls = defs[0]
+            found = self.method(cls, name)
+            if found is not None:
+                return owner, found
+            queue.extend(named_class(b) or "" for b in cls.bases)
+        return None
 
     def module_function(self, source: SourceFile, name: str) -> FunctionNode | None:
         local = next((n for n in source.tree.body if isinstance(n, FunctionNode) and n.name == name), None)
@@ -175,11 +216,22 @@ class CodeBase:
     def definition(self, source: SourceFile, func: ast.expr,
                    at: ast.AST) -> tuple[SourceFile, FunctionNode] | None:
         """The function ``func`` names at node ``at``: ``self.m`` (a method of the enclosing
-        class) or a module function (local or imported from a scanned module)."""
+        class or its bases), ``x.m`` / ``self.x.m`` with ``x`` of a known scanned class, or a
+        module function (local or imported from a scanned module)."""
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
             cls = source.enclosing_class(at)
             found = self.method(cls, func.attr) if cls else None
+            if found is None and cls is not None:
+                return self.class_method(cls.name, func.attr)   # inherited
             return (source, found) if found else None
+        if isinstance(func, ast.Attribute):
+            module = self._imported_module(source, func.value)
+            if module is not None:   # ``helpers.build(...)`` with ``from app import helpers``
+                found = self.module_function(module, func.attr)
+                return (module, found) if found is not None else None
+            # ``x.m`` / ``self.x.m`` where the code says what x is (see contracts.scanner.types).
+            known = receiver_type(self, source, func.value, at)
+            return self.class_method(known.name, func.attr) if known is not None and known.scanned else None
         if isinstance(func, ast.Name):
             found = self.module_function(source, func.id)
             if found is None:
@@ -187,6 +239,33 @@ class CodeBase:
             owner = next((f for f in self.files if found in f.parents or found in f.tree.body), source)
             return owner, found
         return None
+
+
+def named_class(expr: ast.expr) -> str | None:
+    """The class a base-class or type expression names: ``Base``, ``mod.Base``, ``Base[T]``."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _python_files(root: Path, include: tuple[str, ...]) -> list[str]:
+    """Posix paths (relative to ``root``) of the ``.py`` files below ``root`` or below each
+    ``include`` path, sorted.  Hidden directories, caches and virtual environments (a
+    directory holding ``pyvenv.cfg``) are pruned, never walked."""
+    found: set[str] = set()
+    for start in [root / w for w in include] or [root]:
+        if start.is_file():
+            if start.suffix == ".py":
+                found.add(start.relative_to(root).as_posix())
+            continue
+        for directory, subdirs, names in os.walk(start):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in _NEVER_SCANNED
+                          and not (Path(directory) / d / "pyvenv.cfg").exists()]
+            here = Path(directory).relative_to(root)
+            found.update((here / n).as_posix() for n in names if n.endswith(".py"))
+    return sorted(found)
 
 
 def parameters(function: FunctionNode) -> list[str]:

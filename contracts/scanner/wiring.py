@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.registry.model import Registry
-from contracts.scanner.crosscheck import MissingConsumer, missing_consumers
+from contracts.scanner.crosscheck import MissingConsumer, missing_consumers, resolve_roles
 from contracts.scanner.model import ScanResult
 from contracts.sqlcheck import statement_tables
 
@@ -57,6 +57,8 @@ class WiringGraph:
 
 
 def build_wiring(result: ScanResult, registry: Registry | None = None) -> WiringGraph:
+    if registry is not None:
+        result = resolve_roles(result, registry)
     edges = sorted(
         [Edge("publish", p.component, p.topic, "", p.location) for p in result.publishes if p.topic]
         + [Edge("subscribe", s.declared_component or s.component, s.topic, s.role or "", s.location)

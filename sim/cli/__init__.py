@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import sim.cli.commands
+from sim.harness.spec import SpecError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except SpecError as error:  # a scenario knob out of range, wherever it was built: a usage error
+        print(f"simwire {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sim.harness.scenario import DEFAULT_SYMBOLS, KERNELS, MODES, POLICIES, ScenarioSpec
+from sim.harness.spec import DEFAULT_SYMBOLS, KERNELS, MODES, POLICIES, ScenarioSpec, SpecError, parse_symbols
 
 
 def symbols_list(text: str) -> tuple[str, ...]:
-    symbols = tuple(s.strip().upper() for s in text.split(",") if s.strip())
-    if not symbols:
-        raise argparse.ArgumentTypeError(f"expected comma-separated symbols like BTC_USDT,ETH_USDT, got {text!r}")
-    bad = [s for s in symbols if not s.replace("_", "").isalnum()]
-    if bad:
-        raise argparse.ArgumentTypeError(f"not a symbol: {', '.join(bad)} (expected e.g. BTC_USDT)")
-    return symbols
+    """Parsed here, validated by ``ScenarioSpec`` (the one place every knob is checked)."""
+    try:
+        return parse_symbols(text)
+    except SpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _number(text: str, convert: type, *, above: float, noun: str, bound: str) -> Any:
@@ -55,6 +53,10 @@ def fault_plan(text: str) -> str:
 def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str, ...] = KERNELS,
                          policies: tuple[str, ...] = POLICIES) -> None:
     default = ScenarioSpec()
+    parser.add_argument("--target", default=default.target, metavar="MODULE:ATTR",
+                        help="the system under test: 'trading' (built in) or a sim.harness.targets.Target "
+                             "imported like `python -m` does, e.g. examples.tally.target:TARGET (default: "
+                             "%(default)s; see docs/targets.md)")
     parser.add_argument("--mode", choices=MODES, default=default.mode, help="trading mode (default: %(default)s)")
     parser.add_argument("--kernel", choices=kernels, default=default.kernel,
                         help="simulation kernel (default: %(default)s)")
@@ -67,6 +69,10 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help=f"symbols to trade (default: {','.join(DEFAULT_SYMBOLS)})")
     parser.add_argument("--hours", type=positive_float, default=default.hours,
                         help="hours of market data (default: %(default)s)")
+    parser.add_argument("--tick-seconds", type=positive_float, default=default.tick_seconds,
+                        help="seconds between generated market rows (default: %(default)s)")
+    parser.add_argument("--data-seed", type=non_negative_int, default=None,
+                        help="seed of the market data (default: the --seed), to vary data and schedule apart")
     parser.add_argument("--sessions", type=positive_int, default=default.sessions,
                         help="concurrent sessions on one bus and database (default: %(default)s)")
     parser.add_argument("--sequential", action="store_true",
@@ -78,11 +84,16 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
 
 
 def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
+    """The spec of the flags; a knob out of range raises ``SpecError`` (``sim.cli``: exit 2)."""
     values = dict(
-        mode=args.mode, seed=getattr(args, "seed", 0), kernel=args.kernel, policy=args.policy,
-        faults=args.faults, symbols=tuple(args.symbols), hours=args.hours, sessions=args.sessions,
-        sequential=args.sequential,
-        pct_depth=args.pct_depth, monitor=args.monitor,
+        target=args.target, mode=args.mode, seed=getattr(args, "seed", 0), kernel=args.kernel,
+        policy=args.policy, faults=args.faults, symbols=tuple(args.symbols), hours=args.hours,
+        tick_seconds=args.tick_seconds, sessions=args.sessions, sequential=args.sequential,
+        pct_depth=args.pct_depth, monitor=args.monitor, data_seed=args.data_seed,
     )
     values.update(overrides)
-    return ScenarioSpec(**values)
+    spec = ScenarioSpec(**values)
+    from sim.harness.targets import load_target
+
+    load_target(spec.target).check(spec, simulated=True)  # an unknown target or mode: refused before any run
+    return spec

@@ -21,12 +21,11 @@ def print_violations(violations: Sequence[Violation]) -> None:
 
 
 def print_scenario(result: Any) -> None:
-    spec, summary = result.spec, result.summary
-    console.print(
-        f"SEED={spec.seed} mode={spec.mode} kernel={spec.kernel} policy={spec.policy} "
-        f"faults={spec.faults} symbols={','.join(spec.symbols)} hours={spec.hours:g} sessions={spec.sessions}",
-        markup=False,
-    )
+    """The figures of a run; its knobs line (``spec.knobs_line()``) is printed before it starts."""
+    summary = result.summary
+    if "ticks" not in summary:  # a target other than trading: its events and rows
+        _print_generic(result)
+        return
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -45,9 +44,25 @@ def print_scenario(result: Any) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    _print_verdict(result)
+
+
+def _print_verdict(result: Any) -> None:
     if result.violations:
         console.print(f"\n{len(result.violations)} violation(s):\n", style="bold red")
         print_violations(result.violations)
-        console.print(f"reproduce with: {spec.repro()}", markup=False)
+        console.print(f"reproduce with: {result.spec.repro()}", markup=False)
     else:
         console.print("clean: no violations", style="bold green")
+
+
+def _print_generic(result: Any) -> None:
+    summary = result.summary
+    events = ", ".join(f"{topic}={n:,}" for topic, n in summary.get("events", {}).items()) or "none"
+    console.print(f"events  {events}", markup=False)
+    console.print(f"rows    {', '.join(f'{k}={v:,}' for k, v in summary.get('rows', {}).items()) or 'none'}",
+                  markup=False)
+    console.print(f"virtual / wall seconds  {summary.get('virtual_seconds', 0):.1f} / "
+                  f"{summary.get('wall_seconds', 0):.2f}", markup=False)
+    console.print(f"trace hash  {result.trace_hash}", markup=False)
+    _print_verdict(result)

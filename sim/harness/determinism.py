@@ -31,11 +31,16 @@ class DeterminismReport:
     divergence: TraceStep | None = None
     between: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    """Per run, the digest of its outputs (events and rows; ``sim.harness.outputs``), when compared."""
+    output_difference: str | None = None
+    """The first differing event or row, when the traces agree and the outputs do not."""
 
     def render(self) -> str:
         lines = [f"{label:<32} {digest}" for label, digest in self.hashes.items()]
+        lines += [f"{label:<32} outputs {digest}" for label, digest in self.digests.items()]
         if self.identical:
-            lines.append("identical: every run produced the same trace")
+            lines.append("identical: every run produced the same trace" + (" and outputs" if self.digests else ""))
         else:
             assert self.between is not None
             lines.append(f"DIVERGED between {self.between[0]} and {self.between[1]}")
@@ -43,6 +48,8 @@ class DeterminismReport:
                 step = self.divergence
                 lines.append(f"  first divergence: step {step.index}, task {step.task}, "
                              f"at {step.site}, t={step.time:g}")
+            if self.output_difference is not None:
+                lines.append("  same schedule, different outputs; first difference: " + self.output_difference)
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 

@@ -83,7 +83,22 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
                 location=f"seed {spec.seed} on {spec.kernel}",
                 expected=result.trace_hash, seen=again.trace_hash, repro=spec.repro(),
             ))
+        else:
+            violations += outputs_differ(spec, result, again)
     return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started)
+
+
+def outputs_differ(spec: ScenarioSpec, first: Any, second: Any) -> list[Violation]:
+    """``kernel.nondeterminism`` when two runs of one schedule produced different events or rows."""
+    from sim.harness.outputs import first_difference, output_items
+
+    difference = first_difference(output_items(first), output_items(second))
+    if difference is None:
+        return []
+    return [Violation("kernel.nondeterminism",
+                      f"seed {spec.seed} took the same schedule twice but produced different outputs",
+                      location=f"seed {spec.seed} on {spec.kernel}", expected="the same events and rows",
+                      seen=difference, repro=spec.repro())]
 
 
 def explore(specs: list[ScenarioSpec], *, workers: int = 1, recheck_every: int = 10, first_failure: bool = False,

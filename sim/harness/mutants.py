@@ -88,6 +88,8 @@ class Catalogue:
     registry: str = ""
     """The event registry ``check`` probes judge the copy by (``simwire check --registry``): a copy
     of the code is not where the project's configuration points, so the catalogue names it."""
+    target: str | None = None
+    """The ``--target`` of ``run``/``explore``/``snapshot`` probes that name none (``docs/targets.md``)."""
 
 
 @dataclass
@@ -133,10 +135,13 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     code = settings.get("code", "system")
     callers = settings.get("callers", [])
     registry = settings.get("registry", "")
+    target = settings.get("target")
     if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
         raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
     if not isinstance(registry, str):
         raise CatalogueError(f"{settings_file}: registry must be a string like 'my_pkg.events:REGISTRY'")
+    if target is not None and not isinstance(target, str):
+        raise CatalogueError(f"{settings_file}: target must be a string like 'examples.tally.target:TARGET'")
     files = sorted(p for p in root.glob("*.toml") if p.name != "catalogue.toml")
     if not files:
         raise CatalogueError(f"{root}: no mutant files (*.toml)")
@@ -146,7 +151,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants, tuple(callers), registry)
+    return Catalogue(root, code, mutants, tuple(callers), registry, target)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -244,7 +249,7 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
         result = MutantResult(mutant.id, mutant.defect, False, [], None, 0.0, status="missed", family=mutant.family)
         fired: set[str] = set()
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
-                                catalogue.registry)
+                                catalogue.registry, catalogue.target)
         for probe in mutant.probes:
             if result.detected and probe.kind != "pytest":
                 continue  # the suite is measured whatever simwire found; simwire's own probes stop at a detection
@@ -296,6 +301,7 @@ class _ProbeContext:
     catalogue_dir: Path
     project_root: Path
     registry: str = ""
+    target: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -311,6 +317,8 @@ def _run_probe(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
         return _run_tests(probe, context)
     kind = "run" if probe.kind == "snapshot" else probe.kind
     command = [sys.executable, "-m", "sim", kind, *probe.args, "--json"]
+    if context.target and kind in ("run", "explore") and "--target" not in probe.args:
+        command += ["--target", context.target]
     if probe.kind == "check" and "--path" not in probe.args:
         command += ["--path", str(context.code_dir)]
         if context.registry and "--registry" not in probe.args:
@@ -404,7 +412,7 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
         code_dir = workdir / catalogue.code
         shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
-                                catalogue.registry)
+                                catalogue.registry, catalogue.target)
         for key in sorted(probes):
             outcome = _run_probe(probes[key], context)
             name = " ".join((*(f"{k}={v}" for k, v in key[3]), key[0], *key[1], *([key[2]] if key[2] else [])))

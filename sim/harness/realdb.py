@@ -17,20 +17,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlglot.tokens import Tokenizer, TokenType
 
+from contracts.migrations import load_schema
 from contracts.postgres_ddl import postgres_type, render_schema
 from contracts.rules import violation
-from contracts.schema import Schema, parse_migrations
-from sim.harness.scenario import TRADING_TABLES, migrations_dir
+from contracts.schema import Schema
+from sim.harness.trading_target import TRADING_TABLES, migrations_dir
 from simwire.violation import Violation
-from system import topics
 from system.adapters.asyncpg_database import DatabaseSettings
 from system.ports import Database, DatabaseError
 
@@ -73,7 +73,7 @@ async def migrate(db: Database, directory: Path | str | None = None) -> list[str
     something else, and guessing would hide it.
     """
     directory = Path(directory) if directory is not None else migrations_dir()
-    schema = parse_migrations(directory)
+    schema = load_schema(directory)
     wanted = sorted(schema.tables)
     present = await existing_tables(db)
     missing = [name for name in wanted if name not in present]
@@ -291,28 +291,9 @@ def naive_utc(moment: datetime) -> datetime:
 
 
 # --- a session on a real server ----------------------------------------------------------------------
-
-
-@dataclass
-class RealRunResult:
-    """A backtest on a real server, judged by the same oracles as a simulated run."""
-
-    dsn: str
-    server: str
-    dialect: str
-    created_tables: list[str]
-    session_id: str
-    violations: list[Violation]
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def clean(self) -> bool:
-        return not self.violations
-
-    def to_json(self) -> dict[str, Any]:
-        return {"deterministic": False, "dsn": self.dsn, "server": self.server, "dialect": self.dialect,
-                "created_tables": self.created_tables, "session_id": self.session_id, **self.summary,
-                "violations": [v.to_json() for v in self.violations]}
+#
+# Driven by the one session driver (``sim.harness.session``) in a ``sim.harness.worlds.RealWorld``: only the
+# ports differ from a simulated run, and the result is the same ``ScenarioResult``.
 
 
 def redact(dsn: str) -> str:
@@ -324,110 +305,38 @@ def redact(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def check_backtest(spec: Any) -> None:
-    """``--db`` runs one backtest: paper and live sessions replay their feed in real time."""
-    if spec.mode != "backtest" or spec.sessions != 1:
-        raise ValueError(f"--db runs one backtest session (paper and live would replay their feed in real "
-                         f"time); got --mode {spec.mode} --sessions {spec.sessions}")
-
-
-def run_on_database(settings: DatabaseSettings, spec: Any) -> RealRunResult:
-    """One backtest session of ``spec`` (a ``ScenarioSpec``) on the server of ``settings``."""
+def run_on_database(settings: DatabaseSettings, spec: Any) -> Any:
+    """One session of ``spec`` (a ``ScenarioSpec``) on the server of ``settings``, on the stock
+    asyncio loop; a ``ScenarioResult`` judged like a simulated run (plus the live schema check).
+    A spec the target cannot run on a real server is a ``SpecError`` before anything connects."""
     import anyio
 
-    check_backtest(spec)
-    return anyio.run(_run_session, settings, spec, backend="asyncio")
+    from sim.harness.session import SessionDriver
+    from sim.harness.worlds import RealWorld
 
-
-async def _run_session(settings: DatabaseSettings, spec: Any) -> RealRunResult:
-    from sim.harness import oracles
-    from sim.harness.recorder import EventRecorder
-    from sim.world.market import generate
-    from sim.world.ports import DEFAULT_EPOCH
-    from system.adapters import StdRandom, SystemClock, UuidIds
-    from system.adapters.asyncpg_database import AsyncpgDatabase
-    from system.config import SystemConfig
-    from system.container import Container
-    from system.controllers import SessionSpec
-
+    driver = SessionDriver(spec, RealWorld(settings))
     started = time.perf_counter()
-    db = await AsyncpgDatabase.connect(settings)
+    error: BaseException | None = None
     try:
-        async with db.acquire() as connection:
-            server = str(await connection.fetchval("SELECT version()"))
-        created = await migrate(db)
-        ticks = generate(spec.symbols, start=DEFAULT_EPOCH, hours=spec.hours, tick_seconds=spec.tick_seconds,
-                         seed=spec.seed)
-        await load_ticks(db, ticks)
-        await db.wait_for_wal()
-        container = Container(SystemConfig.default(symbols=spec.symbols), clock=SystemClock(), ids=UuidIds(),
-                              random=StdRandom(), database=db)
-        recorder = EventRecorder()
-        container.event_bus.add_observer(recorder)
-        controller = container.create_unified_trading_controller()
-        await controller.start()
-        session_id = await controller.create_session(SessionSpec(
-            mode="backtest", symbols=spec.symbols, start=DEFAULT_EPOCH,
-            end=DEFAULT_EPOCH + timedelta(hours=spec.hours)))
-        try:
-            await controller.start_session(session_id)
-            await controller.wait_session(session_id)
-        finally:
-            await controller.stop_session(session_id)
-            await controller.stop()
-        await db.wait_for_wal()
-        facts = await _session_facts(controller.session(session_id), session_id, ticks, spec.symbols)
-        tables = await _session_rows(db, session_id)
-        violations = oracles.check_all(oracles.RunFacts(
-            [facts], recorder, tables, list(controller.persistence.failures) if controller.persistence else [],
-            [f"{s.name} -> {s.topic}" for s in container.event_bus.subscriptions()],
-            location=f"(real run {session_id})"))
-        violations += compare_schema(parse_migrations(migrations_dir()), await live_schema(db),
-                                     dialect=db.dialect, where=redact(settings.dsn))
-    finally:
-        await db.close()
-    counts = recorder.counts
-    summary = {"ticks": counts[topics.MARKET_PRICE_UPDATE], "signals": counts[topics.SIGNAL_GENERATED],
-               "orders": counts[topics.ORDER_CREATED], "fills": counts[topics.ORDER_FILLED],
-               "rows": {name: len(rows) for name, rows in tables.items()}, "state": facts.state,
-               "wall_seconds": time.perf_counter() - started}
-    return RealRunResult(redact(settings.dsn), server, db.dialect, created, session_id, violations, summary)
+        anyio.run(driver.main, backend="asyncio")
+    except (DatabaseError, RealDatabaseError, OSError):
+        raise  # the server is unreachable or refused the migrations: not a finding about the system
+    except Exception as raised:
+        error = raised
+    return driver.result(error=error, wall_seconds=time.perf_counter() - started)
 
 
-async def _session_facts(execution: Any, session_id: str, ticks: list[Any],
-                         symbols: Sequence[str]) -> Any:
-    """What the oracles need to know of the session, as ``sim.harness.scenario`` gathers it."""
-    from sim.harness import oracles
-
-    manager = execution.order_manager
-    expected: dict[str, list[float]] = {symbol: [] for symbol in symbols}
-    for tick in ticks:
-        expected[tick.symbol].append(tick.timestamp.timestamp())
-    return oracles.SessionFacts(
-        session_id=session_id, mode="backtest", state=str(getattr(execution.state, "name", execution.state)),
-        orders=await manager.get_all_orders() if manager else [],
-        positions=await manager.get_all_positions() if manager else [],
-        account=dict(manager.account()) if manager else {}, expected_ticks=expected,
-        error=f"{type(execution.error).__name__}: {execution.error}" if execution.error else "")
-
-
-async def _session_rows(db: Database, session_id: str) -> dict[str, list[dict[str, Any]]]:
-    queries = {name: f"SELECT * FROM {name} WHERE session_id = $1" for name in TRADING_TABLES}
-    async with db.acquire() as connection:
-        return {name: [dict(r.items()) for r in await connection.fetch(query, session_id)]
-                for name, query in queries.items()}
-
-
-def print_real_run(result: RealRunResult) -> None:
+def print_real_run(result: Any) -> None:
     from sim.cli.report import console, print_violations
 
     console.print("REAL DATABASE RUN - not deterministic (stock asyncio, wall clock, uuid ids); "
                   "nothing here can be replayed by seed", style="bold yellow", markup=False)
-    console.print(f"server: {result.server} ({result.dialect}) at {result.dsn}", markup=False)
-    if result.created_tables:
-        console.print(f"migrated: created {', '.join(result.created_tables)}", markup=False)
-    summary = result.summary
-    console.print(f"session {result.session_id}: {summary['state']}; ticks {summary['ticks']:,}, "
+    world, summary = result.world, result.summary
+    console.print(f"server: {world['server']} ({world['dialect']}) at {world['dsn']}", markup=False)
+    if world["created_tables"]:
+        console.print(f"migrated: created {', '.join(world['created_tables'])}", markup=False)
+    states = ", ".join(f"session {s['session_id']}: {s['state']}" for s in summary.get("sessions", []))
+    console.print(f"{states or 'no session'}; ticks {summary['ticks']:,}, "
                   f"signals {summary['signals']:,}, orders {summary['orders']:,}, fills {summary['fills']:,}; "
                   f"rows {summary['rows']}; {summary['wall_seconds']:.2f} s wall", markup=False)
     if result.violations:
@@ -445,10 +354,12 @@ def main_db(dsn: str, spec: Any, *, as_json: bool = False) -> int:
 
     print(f"simwire run --db {redact(dsn)}: REAL DATABASE, NOT DETERMINISTIC (stock asyncio, wall clock)",
           file=sys.stderr)
+    from sim.harness.trading_target import TRADING
+
     try:
         settings = DatabaseSettings.from_env(dsn=dsn)
-        check_backtest(spec)
-    except ValueError as error:  # ConfigError included
+        TRADING.check(spec, simulated=False)
+    except ValueError as error:  # ConfigError and SpecError included
         print(f"simwire run --db: {error}", file=sys.stderr)
         return 2
     try:

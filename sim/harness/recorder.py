@@ -16,7 +16,7 @@ from system import topics
 class EventRecorder:
     def __init__(self) -> None:
         self.events: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
-        self.sequence: list[tuple[str, Mapping[str, Any]]] = []
+        self.timeline: list[tuple[str, Mapping[str, Any]]] = []
         """The same non-tick events in publish order (behaviour snapshots show the sequencing)."""
         self.ticks: defaultdict[str, list[tuple[str, int, float]]] = defaultdict(list)
         self.counts: Counter[str] = Counter()
@@ -38,7 +38,7 @@ class EventRecorder:
             )
         elif topic != topics.INDICATOR_UPDATED:
             self.events[topic].append(payload)
-            self.sequence.append((topic, payload))
+            self.timeline.append((topic, payload))
 
     def on_handler_error(self, subscription: Any, topic: str, payload: Mapping[str, Any],
                          error: BaseException) -> None:

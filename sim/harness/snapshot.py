@@ -50,7 +50,8 @@ def render(spec: Any, events: Iterable[tuple[str, Mapping[str, Any]]],
 
 def of_result(result: Any) -> str:
     """The snapshot of a ScenarioResult (``sim.scenario.run_scenario``)."""
-    return render(result.spec, result.events, result.tables)
+    events = result.record.recorder.timeline if result.record is not None else []
+    return render(result.spec, events, result.tables)
 
 
 def diff(expected: str, seen: str, *, limit: int = 40, expected_name: str = "expected",

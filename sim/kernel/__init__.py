@@ -34,6 +34,25 @@ T = TypeVar("T")
 
 POLICIES = ("fifo", "random", "pct")
 KERNELS = ("asyncio", "trio")
+KERNEL_POLICIES: dict[str, tuple[str, ...]] = {"asyncio": POLICIES, "trio": ("fifo", "random")}
+"""The policies each kernel supports: the one declaration every caller validates against."""
+
+
+def supported_policies(kernel: str) -> tuple[str, ...]:
+    """The policies ``kernel`` runs (empty for an unknown kernel)."""
+    return KERNEL_POLICIES.get(kernel, ())
+
+
+def check_options(kernel: str, policy: str) -> None:
+    """Raise ValueError naming the knob when ``kernel`` or ``policy`` is unknown or the pair unsupported."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    if policy not in supported_policies(kernel):
+        able = [name for name in KERNELS if policy in supported_policies(name)]
+        raise ValueError(f"policy {policy!r} needs the {' or '.join(able)} kernel (the {kernel} kernel runs "
+                         f"{', '.join(supported_policies(kernel))}; see docs/kernel.md)")
 
 
 def run(
@@ -67,12 +86,7 @@ def run(
 
     Every violation carries ``repro``: the ``sim.run`` call that reproduces it.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    if kernel == "trio" and policy == "pct":
-        raise ValueError("policy 'pct' needs the asyncio kernel (trio runs whole batches; see docs/kernel.md)")
+    check_options(kernel, policy)
     if not callable(main):
         raise TypeError(f"sim.run expects a coroutine function (called with no arguments), got {main!r}")
     source: ChoiceSource | None
@@ -164,5 +178,7 @@ __all__ = [
     "StepLimitExceeded",
     "Trace",
     "TraceStep",
+    "check_options",
     "run",
+    "supported_policies",
 ]

@@ -20,10 +20,13 @@ def test_violations_exit_1_and_json_lists_them(tmp_path, capsys) -> None:
     [defect] = [d for d in DEFECTS if d.name == "transition-not-awaited"]
     assert main(["check", "--path", str(with_defect(tmp_path, defect)), *FIXTURE, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"violations", "files", "seconds"}
-    assert [(v["rule"], v["location"], v["severity"]) for v in report["violations"]] == [
-        ("static.unawaited-async", "controller.py:20", "error")]
+    assert set(report) == {"version", "tool", "registry", "notes", "violations", "files", "seconds", "waived"}
+    assert [(v["rule"], v["location"], v["severity"], v["symbol"]) for v in report["violations"]] == [
+        ("static.unawaited-async", "controller.py:20", "error", "Controller.start_session")]
+    assert report["violations"][0]["help_uri"].endswith("docs/rules.md#staticunawaited-async")
+    assert len(report["violations"][0]["fingerprint"]) == 16
     assert report["files"] == 6
+    assert report["registry"] == "fixture"
 
 
 def test_warnings_alone_exit_0(tmp_path, capsys) -> None:
@@ -34,7 +37,8 @@ def test_warnings_alone_exit_0(tmp_path, capsys) -> None:
     code.mkdir()
     (code / "mod.py").write_text("async def f(conn, q):\n    await conn.fetch(q.text)\n")
     assert main(["check", "--path", str(code), "--registry", str(registry), "--migrations", str(MIGRATIONS)]) == 0
-    assert "[static.sql-unresolved]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[static.sql-unresolved]" in out and "docs:     https://" in out and "rules.md#staticsql-unresolved" in out
 
 
 @pytest.mark.parametrize(("argv", "message"), [

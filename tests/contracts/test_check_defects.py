@@ -45,14 +45,14 @@ def test_unreachable_consumer_names_the_dead_factory(tmp_path) -> None:
     assert missing.details["modes"] == ["backtest", "paper"]
 
 
-def test_broken_migration_is_one_finding_and_sql_is_not_checked(tmp_path) -> None:
+def test_broken_migration_statement_is_one_finding_and_the_rest_still_applies(tmp_path) -> None:
     migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    (migrations / "001_broken.sql").write_text("CREATE TABLE t (ts TIMESTAMP) timestamp(missing);\n")
+    shutil.copytree(MIGRATIONS, migrations)
+    (migrations / "002_broken.sql").write_text("CREATE TABLE t (ts TIMESTAMP) timestamp(missing);\n")
     report = check(CLEAN, fixture_registry(), migrations)
-    [finding] = report.violations
+    [finding] = report.violations  # the clean code's SQL is still checked, against 001's tables
     assert finding.rule == "schema.migration-error"
-    assert finding.location.startswith(str(migrations / "001_broken.sql"))
+    assert finding.location == f"{migrations / '002_broken.sql'}:1"
 
 
 def test_seed_defect_1_on_a_copy_of_the_real_system(tmp_path) -> None:
@@ -67,3 +67,41 @@ def test_seed_defect_1_on_a_copy_of_the_real_system(tmp_path) -> None:
     [finding] = report.violations
     assert (finding.rule, finding.message) == (
         "static.factory-never-called", "factory Container.create_backtest_order_manager() is defined but never called")
+
+
+def test_a_narrowed_lock_in_the_real_order_manager_is_check_then_act(tmp_path) -> None:
+    """Issue 11's lock narrowing: the position is read under ``_lock``, the lock ends, the
+    sequence lock is awaited, and the close is built from the stale position."""
+    root = tmp_path / "copy_of_system"
+    shutil.copytree(REPO / "system", root, ignore=shutil.ignore_patterns("__pycache__"))
+    base = root / "orders" / "base.py"
+    old = ('        async with self._lock:\n'
+           '            position = self._open.get(signal["symbol"], {}).get(signal["strategy_id"])\n'
+           '            async with self._order_sequence_lock:\n'
+           '                order_id, sequence = self._next_order_id()\n')
+    new = ('        async with self._lock:\n'
+           '            position = self._open.get(signal["symbol"], {}).get(signal["strategy_id"])\n'
+           '        async with self._order_sequence_lock:\n'
+           '            order_id, sequence = self._next_order_id()\n'
+           '        if True:\n')
+    assert base.read_text().count(old) == 1, "system/orders/base.py changed: update this test"
+    base.write_text(base.read_text().replace(old, new))
+    read_line = base.read_text().splitlines().index(new.splitlines()[1]) + 1
+    report = check(root, load_registry(), callers=(REPO / "sim",))
+    assert [(v.rule, v.location, v.details["attribute"]) for v in report.violations] == [
+        ("static.check-then-act", f"orders/base.py:{read_line}", "_open")]
+
+
+def test_a_missing_await_through_a_typed_local_in_the_real_controller(tmp_path) -> None:
+    """Issue 11: ``controller = self.session(id)`` is an ExecutionController by the method's
+    return annotation, so ``controller.stop()`` without await is found statically."""
+    root = tmp_path / "copy_of_system"
+    shutil.copytree(REPO / "system", root, ignore=shutil.ignore_patterns("__pycache__"))
+    unified = root / "controllers" / "unified.py"
+    old = "        controller = self.session(session_id)\n        await controller.stop()\n"
+    assert unified.read_text().count(old) == 1, "system/controllers/unified.py changed: update this test"
+    unified.write_text(unified.read_text().replace(old, old.replace("await controller.stop()", "controller.stop()")))
+    line = unified.read_text().splitlines().index("        controller.stop()") + 1
+    report = check(root, load_registry(), callers=(REPO / "sim",))
+    assert [(v.rule, v.location) for v in report.violations] == [
+        ("static.unawaited-async", f"controllers/unified.py:{line}")]

@@ -9,14 +9,14 @@ from pathlib import Path
 import anyio
 import pytest
 
+from contracts.migrations import load_schema
 from contracts.monitor import RuntimeMonitor
 from contracts.registry.trading import REGISTRY
-from contracts.schema import parse_migrations
 from system.bus import EventBus
 from system.ports import QueryError, TransientDatabaseError
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = parse_migrations(REPO / "system" / "migrations")
+SCHEMA = load_schema(REPO / "system" / "migrations")
 
 
 class Side(enum.StrEnum):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.schema import Column, MigrationError, Schema, apply_ddl, parse_migrations
+from contracts.migrations import load_schema
+from contracts.schema import Column, MigrationError, Schema, apply_ddl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,8 +128,8 @@ def test_create_if_not_exists_keeps_the_existing_table():
      "DEDUP on a WAL table", "DEDUP on non-WAL table 't'"),
     ("CREATE TABLE t (a INT CAPACITY 5);", 1, "no SYMBOL option for a INT column", "'CAPACITY'"),
     ("CREATE TABLE t (a INT) garbage;", 1, "end of statement (';')", "'garbage'"),
-    ("CREATE TABLE t AS (SELECT 1);", 1, "a column list '('", "'AS'"),
-    ("INSERT INTO t VALUES (1);", 1, "CREATE TABLE, ALTER TABLE or DROP TABLE", "'INSERT'"),
+    ("CREATE TABLE t AS (SELECT 1);", 1, "a statement the schema model applies", "CREATE TABLE ... AS"),
+    ("INSRT INTO t VALUES (1);", 1, "a statement QuestDB accepts", "'INSRT'"),
     ("ALTER TABLE missing ADD COLUMN a INT;", 1, "an existing table", "unknown table 'missing'"),
     ("DROP TABLE missing;", 1, "an existing table to drop", "unknown table 'missing'"),
     ("/* unterminated comment\nCREATE TABLE t (a INT);", 2, "well-formed SQL text", "Error"),
@@ -150,7 +151,7 @@ def test_broken_ddl_names_file_line_expected_and_seen(sql, line, expected, seen)
     ("ALTER TABLE strategy_signals RENAME COLUMN price TO symbol;", "a new column name", "existing column 'symbol'"),
     ("ALTER TABLE strategy_signals DEDUP ENABLE UPSERT KEYS(timestamp, nope);", "dedup keys naming columns",
      "unknown column 'nope'"),
-    ("ALTER TABLE strategy_signals SQUASH PARTITIONS;", "ADD COLUMN, DROP COLUMN", "'SQUASH'"),
+    ("ALTER TABLE strategy_signals SQUASH;", "ADD COLUMN, DROP COLUMN", "'SQUASH'"),
     ("CREATE TABLE strategy_signals (a INT);", "a new table name (or IF NOT EXISTS)", "CREATE TABLE strategy_signals"),
 ])
 def test_broken_alter_against_an_existing_table(sql, expected, seen):
@@ -164,7 +165,7 @@ def write_migrations(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-def test_parse_migrations_applies_files_in_numeric_order(tmp_path):
+def test_load_schema_applies_files_in_numeric_order(tmp_path):
     # 010 sorts before 002 as text; numeric order must win or the ALTER hits a missing table.
     directory = write_migrations(tmp_path, {f"{n:03d}_step.sql": "" for n in range(3, 10)} | {
         "001_create.sql": "CREATE TABLE t (a INT);",
@@ -172,34 +173,33 @@ def test_parse_migrations_applies_files_in_numeric_order(tmp_path):
         "010_drop.sql": "ALTER TABLE t DROP COLUMN a;",
         "README.md": "not a migration",
     })
-    assert list(parse_migrations(directory).tables["t"].columns) == ["b"]
+    assert list(load_schema(directory).tables["t"].columns) == ["b"]
 
 
 @pytest.mark.parametrize(("files", "expected", "seen"), [
-    ({"001_a.sql": "", "003_c.sql": ""}, "migration number 2 next", "migration 2 is missing"),
-    ({"001_a.sql": "", "001_b.sql": ""}, "a unique migration number", "duplicate number 1"),
-    ({"001_a.sql": "", "latest.sql": ""}, "a file name like 001_create_orders.sql", "'latest.sql'"),
-    ({}, "at least one NNN_name.sql migration", "none"),
+    ({"001_a.sql": "", "001_b.sql": ""}, "one migration per number", "number 1 shared by 001_a.sql, 001_b.sql"),
+    ({"001_a.sql": "", "latest.sql": ""}, "a file name starting with its number", "'latest.sql'"),
+    ({}, "at least one numbered .sql migration", "none"),
 ])
-def test_parse_migrations_rejects_gaps_duplicates_and_stray_files(tmp_path, files, expected, seen):
+def test_load_schema_rejects_duplicates_and_stray_files(tmp_path, files, expected, seen):
     with pytest.raises(MigrationError) as caught:
-        parse_migrations(write_migrations(tmp_path, files))
+        load_schema(write_migrations(tmp_path, files))
     assert expected in caught.value.expected and seen in caught.value.seen
 
 
-def test_parse_migrations_error_points_into_the_broken_file(tmp_path):
+def test_load_schema_error_points_into_the_broken_file(tmp_path):
     write_migrations(tmp_path, {"001_a.sql": "CREATE TABLE t (a INT);", "002_b.sql": "\n\nALTER TABLE t ADD a INT;"})
     with pytest.raises(MigrationError, match=r"002_b\.sql:3: expected ADD COLUMN"):
-        parse_migrations(tmp_path)
+        load_schema(tmp_path)
 
 
 def test_missing_directory_is_an_error(tmp_path):
-    with pytest.raises(MigrationError, match="no such directory"):
-        parse_migrations(tmp_path / "nope")
+    with pytest.raises(MigrationError, match="no such file or directory"):
+        load_schema(tmp_path / "nope")
 
 
 def test_the_systems_migrations_build_the_reports_tables():
-    schema = parse_migrations(REPO / "system" / "migrations")
+    schema = load_schema(REPO / "system" / "migrations")
     for name, key in (("strategy_signals", "signal_id"), ("orders", "order_id"), ("positions", "position_id")):
         table = schema.tables[name]
         assert "session_id" in table.columns

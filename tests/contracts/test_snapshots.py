@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from contracts.migrations import load_schema
 from contracts.registry import Registry
 from contracts.registry.trading import REGISTRY
-from contracts.schema import parse_migrations
 from contracts.snapshots import render_registry, render_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def text_snapshot(snapshot):
 
 
 def test_schema_model_of_the_migrations(text_snapshot):
-    assert render_schema(parse_migrations(MIGRATIONS)) == text_snapshot
+    assert render_schema(load_schema(MIGRATIONS)) == text_snapshot
 
 
 def test_trading_registry(text_snapshot):
@@ -48,8 +48,8 @@ def test_a_changed_migration_shows_as_exactly_the_changed_lines(tmp_path):
     numbers = sorted(int(path.name[:3]) for path in copy.glob("*.sql"))
     (copy / f"{numbers[-1] + 1:03d}_orders_add_venue.sql").write_text(
         "-- a comment does not change the model\nALTER TABLE orders ADD COLUMN venue SYMBOL;\n")
-    before = render_schema(parse_migrations(MIGRATIONS)).splitlines()
-    after = render_schema(parse_migrations(copy)).splitlines()
+    before = render_schema(load_schema(MIGRATIONS)).splitlines()
+    after = render_schema(load_schema(copy)).splitlines()
     changes = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
                if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert changes == ["+  column venue: SYMBOL"]

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from contracts.migrations import load_schema
 from contracts.registry import Lineage, Registry, load_registry
 from contracts.registry.trading import REGISTRY
-from contracts.schema import Schema, apply_ddl, parse_migrations
+from contracts.schema import Schema, apply_ddl
 from contracts.sqlcheck import StatementInfo, check_lineage, check_statement, plan_statement, statement_tables
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = parse_migrations(REPO / "system" / "migrations")
+SCHEMA = load_schema(REPO / "system" / "migrations")
 
 # The seed report's INSERT (trading_persistence.py:225): no signal_id, no session_id.
 REPORT_SIGNAL_INSERT = """

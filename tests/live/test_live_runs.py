@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-import sim.kernel
-from sim.harness.scenario import ScenarioSpec, _World, run_scenario
+from sim.harness.scenario import ScenarioSpec, run_scenario
 from sim.world.exchange import SIM_CREDENTIALS
 
 SEEDS = 200
@@ -25,12 +24,11 @@ def faulted_run(seed: int, hours: float = 0.25) -> tuple[int, list[str], dict[st
     # costs a third of the time
     spec = ScenarioSpec(mode="live", seed=seed, faults="exchange-flaky", hours=hours, monitor=False,
                         policy="random" if seed % 2 else "fifo", kernel="trio" if seed % 3 == 0 else "asyncio")
-    world = _World(spec)
-    result = sim.kernel.run(world.main, seed=spec.seed, policy=spec.policy, kernel=spec.kernel, trace=False)
-    rules = [v.rule for v in [*result.violations, *world.judge()]]
-    if result.error is not None:
-        rules.append(f"crash: {result.error!r}")
-    return world.recorder.counts["order_created"], rules, world.venue.facts()["faults"]
+    result = run_scenario(spec, trace=False)
+    rules = [v.rule for v in result.violations]
+    if result.kernel_result.error is not None:
+        rules.append(f"crash: {result.kernel_result.error!r}")
+    return result.summary["orders"], rules, result.record.facts["exchange"]["faults"]
 
 
 @pytest.mark.parametrize("kernel", ["asyncio", "trio"])

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.schema import parse_migrations
+from contracts.migrations import load_schema
 from sim.harness.realdb import replay, table_contents
 from sim.harness.scenario import migrations_dir
 from sim.world.questdb import SimQuestDB
@@ -93,7 +93,7 @@ async def run_both(dsn: str, program: list[Statement]) -> None:
         await real.close()
 
 
-SCHEMA = parse_migrations(migrations_dir())
+SCHEMA = load_schema(migrations_dir())
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from contracts.migrations import load_schema
 from contracts.postgres_ddl import render_schema
-from contracts.schema import parse_migrations
 from sim.harness.realdb import (
     RealDatabaseError,
     compare_schema,
@@ -32,7 +32,7 @@ def rules(violations: list[Any]) -> list[tuple[str, str]]:
 
 async def test_a_migrated_postgres_matches_the_model(pg_database: Any) -> None:
     live = await live_schema(pg_database)
-    assert compare_schema(parse_migrations(migrations_dir()), live, dialect="postgresql") == []
+    assert compare_schema(load_schema(migrations_dir()), live, dialect="postgresql") == []
     assert live["orders"].dedup_trigger and not live["orders"].columns["timestamp"].nullable
 
 
@@ -43,7 +43,7 @@ async def test_drift_on_postgres_is_a_violation_per_difference(pg_database: Any)
         await connection.execute("ALTER TABLE positions ALTER COLUMN quantity TYPE text")
         await connection.execute("DROP TRIGGER sessions_dedup_upsert ON sessions")
         await connection.execute("DROP TABLE market_data")
-    found = compare_schema(parse_migrations(migrations_dir()), await live_schema(pg_database), dialect="postgresql")
+    found = compare_schema(load_schema(migrations_dir()), await live_schema(pg_database), dialect="postgresql")
     assert [v.rule for v in sorted(found, key=lambda v: v.rule)] == [
         "schema.live-column-missing", "schema.live-column-type", "schema.live-column-unexpected",
         "schema.live-semantics", "schema.live-table-missing"]
@@ -57,9 +57,9 @@ async def test_drift_on_postgres_is_a_violation_per_difference(pg_database: Any)
 async def test_the_questdb_path_reads_designated_and_upsert_keys() -> None:
     """``live_schema`` on the simulator goes through ``tables()``/``table_columns()`` as on QuestDB."""
     database = SimQuestDB()
-    assert await migrate(database) == sorted(parse_migrations(migrations_dir()).tables)
+    assert await migrate(database) == sorted(load_schema(migrations_dir()).tables)
     assert await migrate(database) == []
-    model = parse_migrations(migrations_dir())
+    model = load_schema(migrations_dir())
     assert compare_schema(model, await live_schema(database), dialect="questdb") == []
     model.tables["orders"].dedup_keys = ("timestamp",)
     (found,) = compare_schema(model, await live_schema(database), dialect="questdb")
@@ -90,7 +90,7 @@ def test_migration_files_split_into_statements() -> None:
 
 
 def test_rendered_ddl_keeps_the_semantics() -> None:
-    ddl = render_schema(parse_migrations(migrations_dir()))
+    ddl = render_schema(load_schema(migrations_dir()))
     assert '"timestamp" timestamp without time zone NOT NULL' in ddl
     assert 'DELETE FROM "orders" WHERE "timestamp" = NEW."timestamp" AND "order_id" IS NOT DISTINCT FROM' in ddl
     assert 'BEFORE UPDATE OF "started_at"' in ddl

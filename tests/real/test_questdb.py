@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from contracts.schema import parse_migrations
+from contracts.migrations import load_schema
 from sim.cli import main
 from sim.harness.realdb import TRADING_TABLES, compare_schema, live_schema, load_ticks, migrate, replay, table_contents
 from sim.harness.scenario import ScenarioSpec, migrations_dir
@@ -38,7 +38,7 @@ async def test_questdb_answers_every_statement_of_a_run_like_the_simulator(
     try:
         assert database.dialect == "questdb"
         await migrate(database)
-        assert compare_schema(parse_migrations(migrations_dir()), await live_schema(database), dialect="questdb") == []
+        assert compare_schema(load_schema(migrations_dir()), await live_schema(database), dialect="questdb") == []
         ticks = generate(SPEC.symbols, start=DEFAULT_EPOCH, hours=SPEC.hours, seed=SPEC.seed)
         simulated = SimQuestDB.from_migrations()
         await load_into(simulated, ticks)

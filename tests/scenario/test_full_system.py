@@ -97,7 +97,7 @@ def test_topic_names_are_the_registry_ones():
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("mode", "replay", "unknown mode 'replay'"),
     ("faults", "db-lag,dbx_lag_ms=5", "unknown site 'dbx'"),
-    ("hours", 0, "hours and tick_seconds must be positive"),
+    ("hours", 0, "hours must be > 0 and <= 168, got 0"),
     ("sessions", 0, "sessions must be >= 1"),
 ])
 def test_a_bad_spec_is_refused_when_built_not_run(field, value, message):

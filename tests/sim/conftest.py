@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 import sim
-from contracts.schema import Schema, parse_migrations
+from contracts.migrations import load_schema
+from contracts.schema import Schema
 from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
 
@@ -26,7 +27,7 @@ def simulate(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable
 
 @pytest.fixture(scope="session")
 def migrations_schema() -> Schema:
-    return parse_migrations(DEFAULT_MIGRATIONS)
+    return load_schema(DEFAULT_MIGRATIONS)
 
 
 @pytest.fixture

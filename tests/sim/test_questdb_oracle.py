@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from contracts.schema import parse_migrations
+from contracts.migrations import load_schema
 from sim.world.questdb import DEFAULT_MIGRATIONS, SimQuestDB
 
-SCHEMA = parse_migrations(DEFAULT_MIGRATIONS)
+SCHEMA = load_schema(DEFAULT_MIGRATIONS)
 T0 = datetime(2025, 1, 6)
 SYMBOLS = ["A", "B", "C"]
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from contracts.schema import parse_migrations
+from contracts.migrations import load_schema
 from sim.world.ports import VirtualClock
 from system import topics
 from system.bus import EventBus
@@ -66,7 +66,7 @@ async def service(db: FakeDatabase, retry: RetryPolicy = RETRY) -> tuple[EventBu
 
 
 def table_columns(table: str) -> list[str]:
-    return list(parse_migrations(MIGRATIONS).tables[table].columns)
+    return list(load_schema(MIGRATIONS).tables[table].columns)
 
 
 def row_of(write: tuple[str, tuple[Any, ...]]) -> dict[str, Any]:

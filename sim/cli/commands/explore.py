@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.cli.options import add_scenario_options, non_negative_int, positive_int, spec_from_args
+from sim.cli.options import KERNELS, add_scenario_options, non_negative_int, positive_int, spec_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
                     "shrink the first failure to a minimal interleaving. Exit 0 when every seed is clean, "
                     "1 otherwise, 2 on usage errors.",
     )
-    add_scenario_options(parser, kernels=("asyncio", "trio", "both"), policies=("random", "pct", "fifo"))
+    add_scenario_options(parser, kernels=(*KERNELS, "both"))
     parser.set_defaults(policy="random")
     parser.add_argument("--seeds", type=positive_int, default=20, help="how many seeds (default: %(default)s)")
     parser.add_argument("--start", type=non_negative_int, default=0, help="first seed (default: %(default)s)")
@@ -43,12 +43,12 @@ def main(args: argparse.Namespace) -> int:
     from sim.cli.report import console, print_violations
     from sim.harness import explore as exploration_module
 
-    kernels = ("asyncio", "trio") if args.kernel == "both" else (args.kernel,)
+    kernels = KERNELS if args.kernel == "both" else (args.kernel,)
     base = spec_from_args(args, kernel=kernels[0])
     specs = exploration_module.plan(base, seeds=args.seeds, start=args.start, kernels=kernels)
     if not args.json:
-        console.print(f"exploring {len(specs)} runs: mode={base.mode} policy={base.policy} faults={base.faults} "
-                      f"kernels={','.join(kernels)} seeds {args.start}..{args.start + args.seeds - 1}", markup=False)
+        console.print(f"exploring {len(specs)} runs: seeds {args.start}..{args.start + args.seeds - 1} "
+                      f"kernels={','.join(kernels)}; each as {base.knobs_line()}", markup=False)
     progress = _Progress(len(specs), quiet=args.json)
     result = exploration_module.explore(specs, workers=args.workers, recheck_every=args.recheck_every,
                                         first_failure=args.first_failure,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,9 @@ def register(subparsers: Any) -> None:
                         help="run only this mutant (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
                         help="project root holding the code to mutate (default: where `system` is installed from)")
+    parser.add_argument("--target", default=None, metavar="MODULE:ATTR",
+                        help="the target of run/explore probes that name none (default: the catalogue's "
+                             "`target`, else trading; see docs/targets.md)")
     parser.add_argument("--workers", type=positive_int, default=2,
                         help="mutants evaluated at once (default: %(default)s)")
     parser.add_argument("--json", action="store_true",
@@ -40,6 +44,8 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         catalogue = mutants.load_catalogue(args.catalog or mutants.builtin_catalogue_dir())
+        if args.target:
+            catalogue = dataclasses.replace(catalogue, target=args.target)
         root = args.root or _default_root(catalogue.code)
         progress = None if args.json else _announce
         results = mutants.run_catalogue(catalogue, root, only=args.only, workers=args.workers, on_result=progress)

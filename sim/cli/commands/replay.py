@@ -10,8 +10,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay a schedule file exactly (same choices, same trace hash)",
-        description="Replay the run recorded in FILE (JSON: target, seed, policy, kernel, choices, "
-                    "trace_hash) and say whether the trace hash matches. Exit 0 when it matches and the "
+        description="Replay the run recorded in FILE (JSON: target, spec, choices, trace_hash; "
+                    "docs/targets.md) and say whether the trace hash matches. Exit 0 when it matches and the "
                     "run is clean, 1 on a hash mismatch, an error or a violation, 2 on usage errors.",
     )
     parser.add_argument("file", metavar="FILE", help="schedule file")
@@ -22,14 +22,13 @@ def register(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.harness.schedule_file import load_or_usage_error
-    from sim.harness.shrinking import read_scenario_schedule
+    from sim.harness.schedule_file import load_or_usage_error, program_or_usage_error
     from sim.kernel import run
 
-    scenario = read_scenario_schedule(args.file)
-    if scenario is not None:
-        return _replay_scenario(args, scenario)
-    recorded, factory = load_or_usage_error(args.file, args.parser)
+    recorded = load_or_usage_error(args.file, args.parser)
+    if not recorded.is_program:
+        return _replay_scenario(args, recorded)
+    factory = program_or_usage_error(recorded, args.file, args.parser)
     result = run(factory(), **recorded.run_options())
     print(f"simwire replay {args.file}  (target {recorded.target})")
     print(result.render())
@@ -40,16 +39,15 @@ def main(args: argparse.Namespace) -> int:
     return 0 if matches and result.ok else 1
 
 
-def _replay_scenario(args: argparse.Namespace, data: dict[str, Any]) -> int:
-    """A full-system schedule (written by ``simwire explore`` or ``simwire run --schedule-out``)."""
+def _replay_scenario(args: argparse.Namespace, recorded: Any) -> int:
+    """A session-target schedule (written by ``simwire run --schedule-out``, explore or shrink)."""
     from sim.cli.report import print_scenario
-    from sim.harness.shrinking import replay_scenario_schedule
+    from sim.harness.shrinking import replay_scenario
 
-    try:
-        result, recorded_hash = replay_scenario_schedule(data, args.file)
-    except ValueError as error:
-        args.parser.error(str(error))
-    print(f"simwire replay {args.file}  (scenario: {result.spec.repro()})")
+    spec = recorded.scenario_spec(args.file)
+    print(f"simwire replay {args.file}  (scenario: {spec.repro()})")
+    print(spec.knobs_line(), flush=True)
+    result, recorded_hash = replay_scenario(recorded, args.file)
     print_scenario(result)
     _write_trace(args, result.kernel_result.trace)
     matches = not recorded_hash or recorded_hash == result.trace_hash

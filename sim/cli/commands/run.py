@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +43,8 @@ def main(args: argparse.Namespace) -> int:
         from sim.harness.realdb import main_db
 
         return main_db(args.db, spec, as_json=args.json)
-    if not args.json:
-        print(f"simwire run: {spec.repro()}", file=sys.stderr)
+    if not args.json:  # before the run: a run that hangs has still said what it was
+        print(spec.knobs_line(), flush=True)
     result = run_scenario(spec)
     _write_artifacts(args, result)
     try:
@@ -65,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _write_artifacts(args: argparse.Namespace, result: Any) -> None:
-    from sim.harness.shrinking import write_scenario_schedule
+    from sim.harness.schedule_file import ScheduleFile
 
     trace = result.kernel_result.trace
     if args.trace_out:
@@ -73,5 +72,5 @@ def _write_artifacts(args: argparse.Namespace, result: Any) -> None:
     if args.perfetto_out:
         trace.write_chrome(args.perfetto_out)
     if args.schedule_out:
-        write_scenario_schedule(Path(args.schedule_out), result.spec, result.kernel_result.schedule,
-                                result.trace_hash, sorted({v.rule for v in result.violations}))
+        ScheduleFile.for_scenario(result.spec, result.kernel_result.schedule, result.trace_hash,
+                                  sorted({v.rule for v in result.violations})).save(Path(args.schedule_out))

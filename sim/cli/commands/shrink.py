@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -22,10 +23,14 @@ def register(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.harness.schedule_file import ScheduleFile, load_or_usage_error
+    from sim.harness.schedule_file import ScheduleFile, load_or_usage_error, program_or_usage_error
     from sim.kernel.shrink import ShrinkError, shrink
 
-    recorded, factory = load_or_usage_error(args.file, args.parser)
+    recorded = load_or_usage_error(args.file, args.parser)
+    out = args.out or str(args.file).removesuffix(".json") + ".min.json"
+    if not recorded.is_program:
+        return _shrink_scenario(args, recorded, Path(out))
+    factory = program_or_usage_error(recorded, args.file, args.parser)
     options = recorded.run_options()
     schedule = options.pop("schedule")
     try:
@@ -33,12 +38,35 @@ def main(args: argparse.Namespace) -> int:
     except ShrinkError as error:
         print(f"simwire shrink {args.file}: {error}")
         return 1
-    out = args.out or str(args.file).removesuffix(".json") + ".min.json"
-    minimal = ScheduleFile.from_result(recorded.target, shrunk.result, pct_depth=recorded.pct_depth,
-                                       pct_horizon=recorded.pct_horizon)
+    minimal = ScheduleFile.from_result(recorded.target, shrunk.result, pct_depth=options["pct_depth"],
+                                       pct_horizon=options["pct_horizon"])
     minimal.save(out)
     print(f"shrunk {shrunk.original_deviations} -> {shrunk.deviations} deviation(s) from fifo "
           f"in {shrunk.runs} replays; minimal schedule: {out}  (simwire replay {out})")
     print(shrunk.result.render())
     print(shrunk.to_mermaid())
+    return 0
+
+
+def _shrink_scenario(args: argparse.Namespace, recorded: Any, out: Path) -> int:
+    """A session target: shrink while any rule the recorded run violated fires again (all of
+    the replayed run's rules when the file records none)."""
+    from sim.harness.shrinking import replay_scenario, shrink_scenario
+
+    spec = recorded.scenario_spec(args.file)
+    print(spec.knobs_line(), flush=True)
+    rules = set(recorded.rules)
+    if not rules:
+        replayed, _ = replay_scenario(recorded, args.file)
+        rules = {v.rule for v in replayed.violations}
+    shrunk = None if not rules else shrink_scenario(
+        spec, rules, out.parent, schedule=recorded.choices, max_runs=args.max_runs,
+        stem=out.name.removesuffix(".schedule.json").removesuffix(".json"))
+    if shrunk is None:
+        print(f"simwire shrink {args.file}: the recorded schedule does not fail (no rule fires)")
+        return 1
+    print(f"shrunk {shrunk['original_deviations']} -> {shrunk['deviations']} deviation(s) from fifo in "
+          f"{shrunk['runs']} replays; minimal schedule: {shrunk['schedule']}  ({shrunk['replay']}); "
+          f"diagram: {shrunk['diagram']}")
+    print(Path(shrunk["diagram"]).read_text(), end="")
     return 0

@@ -12,8 +12,7 @@ import json
 from typing import Any
 
 from sim.cli.commands.check import USAGE, add_target_options, resolve_target
-
-MODES = ("backtest", "paper", "live")
+from sim.harness.spec import MODES
 
 
 def register(subparsers: Any) -> None:
@@ -32,12 +31,12 @@ def register(subparsers: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from contracts.scanner import build_wiring, render_mermaid, scan
+    from contracts.scanner import build_wiring, render_mermaid
 
     target = resolve_target(args, "wiring")
     if target is None:
         return USAGE
-    graph = build_wiring(scan(target.path, target.registry.conventions, callers=target.callers), target.registry)
+    graph = build_wiring(target.scan(), target.registry)
     if args.json:
         print(json.dumps(graph.for_mode(args.mode).to_json(), indent=2, sort_keys=True))
     else:

@@ -28,7 +28,8 @@ from typing import Any, NamedTuple, Protocol
 import anyio
 import anyio.lowlevel
 
-from contracts.schema import MigrationError, Schema, Table, apply_ddl, parse_migrations
+from contracts.migrations import load_schema
+from contracts.schema import MigrationError, Schema, Table, apply_ddl
 from sim.world.faults import FaultPlan
 from sim.world.questdb.dialect import offset_of
 from sim.world.questdb.plans import InsertPlan, SelectPlan, UpdatePlan, compile_statement
@@ -101,7 +102,7 @@ class SimQuestDB:
     @classmethod
     def from_migrations(cls, directory: Path | str = DEFAULT_MIGRATIONS, **options: Any) -> SimQuestDB:
         """A database whose tables are what ``directory``'s migrations leave behind."""
-        return cls(parse_migrations(directory), **options)
+        return cls(load_schema(directory), **options)
 
     async def apply_migrations(self, directory: Path | str = DEFAULT_MIGRATIONS) -> None:
         """Create the tables of ``directory``'s migrations on this (empty) database, at once.
@@ -112,7 +113,7 @@ class SimQuestDB:
         if self.schema.tables:
             raise DatabaseError(f"apply_migrations needs an empty database; it already has "
                                 f"{', '.join(sorted(self.schema.tables))}")
-        self.schema = parse_migrations(directory)
+        self.schema = load_schema(directory)
         self._version += 1
         self._sync_tables()
 
