@@ -20,7 +20,9 @@ The shape recognised, in one ``async def`` of a class with lock attributes
 
 The read may also happen in a getter of the same class that returns the state from inside
 the lock (``value = await self._position(symbol)``): the lock is released when it returns.
-An act inside the same lock again (re-acquired) is not reported: re-checking is the fix.
+An act inside the same lock again (re-acquired) is not reported when it re-reads the state it
+acts on (re-checking is the fix); one that only uses the stale value under the new acquisition
+is (``async with lock: p = self.X`` / ``await`` / ``async with lock: act on p``).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _first_act(code: CodeBase, source: SourceFile, cls: ast.ClassDef, method: Fu
     tainted = {name}   # the value and what is computed from it (``order = self._new(..., position)``)
     for stmt in sorted((n for n in ast.walk(method) if isinstance(n, ast.stmt) and n.lineno > end),
                        key=lambda n: n.lineno):
-        if _under_lock(source, stmt, held) or not any(_uses(stmt, t) for t in tainted):
+        if _rechecked(source, stmt, held, attrs) or not any(_uses(stmt, t) for t in tainted):
             continue
         if _rebinds(method, name, end, stmt.lineno):
             return None
@@ -220,6 +222,16 @@ def _rebinds(method: FunctionNode, name: str, after: int, before: int) -> bool:
     """``name`` assigned again between the lock's end and the act: the act uses a new value."""
     return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
                and after < n.lineno < before for n in ast.walk(method))
+
+
+def _rechecked(source: SourceFile, stmt: ast.stmt, held: list[str], attrs: set[str]) -> bool:
+    """``stmt`` runs under the lock again *and* reads the checked state afresh (in its test, for
+    a branch or loop): the stale value is checked again, not acted on blindly."""
+    if not _under_lock(source, stmt, held):
+        return False
+    read = [stmt.test] if isinstance(stmt, ast.If | ast.While) else [stmt]
+    return any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and _self_attr(n) in attrs
+               for part in read for n in ast.walk(part))
 
 
 def _under_lock(source: SourceFile, node: ast.AST, held: list[str]) -> bool:

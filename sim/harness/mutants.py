@@ -5,7 +5,11 @@ A catalogue is a directory of small TOML files, one mutant each (format in
 replacement, so a patch that no longer applies is *stale*, not silently skipped), the
 probes to run on the mutated copy (``check``, ``run`` or ``explore`` with their flags), and
 the rules that name its cause.  A mutant is detected when one of those rules fires: a crash
-or an unrelated rule does not count.
+or an unrelated rule does not count.  Two more probe kinds measure beside the rules:
+``snapshot`` (a run compared with a committed behaviour snapshot, ``sim/harness/snapshot.py``: a
+mutant whose behaviour differs is detected, reported as ``detected_by: snapshot``) and
+``pytest`` (chosen tests of the project run on the mutated copy: which of them fail is
+reported as ``tests``, never counted as a detection by simwire).
 
 Every probe runs in a subprocess with the mutated copy first on ``PYTHONPATH``, so the
 mutant never touches the working tree and mutants can run side by side.
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROBE_KINDS = ("check", "run", "explore")
+PROBE_KINDS = ("check", "run", "explore", "snapshot", "pytest")
 PROBE_TIMEOUT = 180.0
 """Wall seconds a probe may take before the mutant is reported as an error (a hang is a finding
 about the harness, never a silent wait)."""
@@ -53,6 +57,11 @@ class Change:
 class Probe:
     kind: str
     args: tuple[str, ...] = ()
+    """Flags of the simwire command; for ``pytest``, test node ids relative to the project root."""
+    file: str = ""
+    """``snapshot`` only: the committed snapshot, relative to the catalogue directory."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables set for the probe (e.g. ``TZ``: a defect that shows only off UTC)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,11 @@ class Catalogue:
     callers: tuple[str, ...] = ()
     """Directories (relative to the project root) whose calls count for ``check`` probes, e.g. the
     entry points that build the system (``simwire check --callers``)."""
+    registry: str = ""
+    """The event registry ``check`` probes judge the copy by (``simwire check --registry``): a copy
+    of the code is not where the project's configuration points, so the catalogue names it."""
     target: str | None = None
-    """The ``--target`` of ``run``/``explore`` probes that name none (``docs/targets.md``)."""
+    """The ``--target`` of ``run``/``explore``/``snapshot`` probes that name none (``docs/targets.md``)."""
 
 
 @dataclass
@@ -92,11 +104,19 @@ class MutantResult:
     """detected | missed | stale | error"""
     detail: str = ""
     probes: list[dict[str, Any]] = field(default_factory=list)
+    family: str = "other"
+    detected_by: str | None = None
+    """``rule`` (an expected rule fired) or ``snapshot`` (behaviour differs from the committed one)."""
+    snapshot: str | None = None
+    """``differs`` | ``same`` when a snapshot probe ran."""
+    tests: dict[str, Any] | None = None
+    """What the ``pytest`` probes saw: ``{"caught": bool, "failed": [node ids], "ran": [node ids]}``."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "defect": self.defect, "detected": self.detected, "rules": self.rules,
-                "seeds": self.seeds, "seconds": round(self.seconds, 2), "status": self.status,
-                "detail": self.detail}
+        return {"id": self.id, "defect": self.defect, "family": self.family, "detected": self.detected,
+                "detected_by": self.detected_by, "rules": self.rules, "snapshot": self.snapshot,
+                "tests": self.tests, "seeds": self.seeds, "seconds": round(self.seconds, 2),
+                "status": self.status, "detail": self.detail}
 
 
 def builtin_catalogue_dir() -> Path:
@@ -114,9 +134,12 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     settings = _read_toml(settings_file) if settings_file.exists() else {}
     code = settings.get("code", "system")
     callers = settings.get("callers", [])
+    registry = settings.get("registry", "")
     target = settings.get("target")
     if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
         raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
+    if not isinstance(registry, str):
+        raise CatalogueError(f"{settings_file}: registry must be a string like 'my_pkg.events:REGISTRY'")
     if target is not None and not isinstance(target, str):
         raise CatalogueError(f"{settings_file}: target must be a string like 'examples.tally.target:TARGET'")
     files = sorted(p for p in root.glob("*.toml") if p.name != "catalogue.toml")
@@ -128,7 +151,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants, tuple(callers), target)
+    return Catalogue(root, code, mutants, tuple(callers), registry, target)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -171,7 +194,16 @@ def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
         args = raw.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise CatalogueError(f"{at}: args must be a list of strings")
-        probes.append(Probe(kind, tuple(args)))
+        file = raw.get("file", "")
+        if kind == "snapshot" and (not isinstance(file, str) or not file):
+            raise CatalogueError(f"{at}: a snapshot probe needs file = the committed snapshot (relative to "
+                                 f"the catalogue directory)")
+        if kind == "pytest" and not args:
+            raise CatalogueError(f"{at}: a pytest probe needs args = the test node ids to run")
+        env = raw.get("env", {})
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            raise CatalogueError(f"{at}: env must be a table of strings, e.g. env = {{ TZ = \"Asia/Kolkata\" }}")
+        probes.append(Probe(kind, tuple(args), file if isinstance(file, str) else "", tuple(sorted(env.items()))))
     defect = data.get("defect")
     if defect is not None and not isinstance(defect, int):
         raise CatalogueError(f"{where}: defect must be the seed report's defect number (1-8) or absent")
@@ -213,48 +245,93 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
             code_dir = apply_mutant(mutant, project_root, catalogue.code, workdir)
         except StaleMutant as error:
             return MutantResult(mutant.id, mutant.defect, False, [], None, time.perf_counter() - started,
-                                status="stale", detail=str(error))
+                                status="stale", detail=str(error), family=mutant.family)
+        result = MutantResult(mutant.id, mutant.defect, False, [], None, 0.0, status="missed", family=mutant.family)
         fired: set[str] = set()
-        seeds: int | None = None
-        probes = []
+        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
+                                catalogue.registry, catalogue.target)
         for probe in mutant.probes:
-            outcome = _run_probe(probe, workdir, code_dir, _callers(catalogue, project_root), catalogue.target)
-            probes.append(outcome)
+            if result.detected and probe.kind != "pytest":
+                continue  # the suite is measured whatever simwire found; simwire's own probes stop at a detection
+            outcome = _run_probe(probe, context)
+            result.probes.append(outcome)
+            if probe.kind == "pytest":  # measured beside simwire: its failure to run never hides a detection
+                tests = outcome.get("tests") or {"caught": False, "failed": [], "ran": list(probe.args),
+                                                 "error": outcome["error"]}
+                result.tests = _merge_tests(result.tests, tests)
+                continue
             if outcome.get("error"):
-                return MutantResult(mutant.id, mutant.defect, False, sorted(fired), seeds,
-                                    time.perf_counter() - started, status="error", detail=outcome["error"],
-                                    probes=probes)
-            fired |= set(outcome["rules"])
-            if fired & set(mutant.expect):
-                seeds = outcome.get("seeds")
+                result.status, result.detail = "error", outcome["error"]
                 break
-    detected = bool(fired & set(mutant.expect))
-    return MutantResult(mutant.id, mutant.defect, detected, sorted(fired), seeds, time.perf_counter() - started,
-                        status="detected" if detected else "missed",
-                        detail="" if detected else f"expected one of {', '.join(mutant.expect)}", probes=probes)
+            fired |= set(outcome["rules"])
+            if probe.kind == "snapshot":
+                result.snapshot = "same" if outcome["snapshot"]["matches"] else "differs"
+            if fired & set(mutant.expect):
+                result.detected, result.detected_by, result.seeds = True, "rule", outcome.get("seeds")
+            elif result.snapshot == "differs":
+                result.detected, result.detected_by, result.seeds = True, "snapshot", 1
+    result.rules = sorted(fired)
+    result.seconds = time.perf_counter() - started
+    if result.status != "error":
+        result.status = "detected" if result.detected else "missed"
+        result.detail = "" if result.detected else f"expected one of {', '.join(mutant.expect)}"
+    return result
+
+
+def _merge_tests(seen: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    if seen is None:
+        return new
+    merged = {"caught": seen["caught"] or new["caught"], "failed": seen["failed"] + new["failed"],
+              "ran": seen["ran"] + new["ran"]}
+    errors = [e for e in (seen.get("error"), new.get("error")) if e]
+    return {**merged, "error": "; ".join(errors)} if errors else merged
 
 
 def _callers(catalogue: Catalogue, project_root: Path) -> list[Path]:
     return [project_root / caller for caller in catalogue.callers]
 
 
-def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Path] = (),
-               target: str | None = None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "sim", probe.kind, *probe.args, "--json"]
-    if target and probe.kind in ("run", "explore") and "--target" not in probe.args:
-        command += ["--target", target]
+@dataclass(frozen=True)
+class _ProbeContext:
+    """Where a probe runs: the copy (mutated or not) and what the probe reads from the catalogue."""
+
+    workdir: Path
+    code_dir: Path
+    callers: Sequence[Path]
+    catalogue_dir: Path
+    project_root: Path
+    registry: str = ""
+    target: str | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [str(self.workdir), os.environ.get("PYTHONPATH")])))
+
+    def env_of(self, probe: Probe) -> dict[str, str]:
+        return {**self.env, **dict(probe.env)}
+
+
+def _run_probe(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
+    if probe.kind == "pytest":
+        return _run_tests(probe, context)
+    kind = "run" if probe.kind == "snapshot" else probe.kind
+    command = [sys.executable, "-m", "sim", kind, *probe.args, "--json"]
+    if context.target and kind in ("run", "explore") and "--target" not in probe.args:
+        command += ["--target", context.target]
     if probe.kind == "check" and "--path" not in probe.args:
-        command += ["--path", str(code_dir)]
-        if "--registry" not in probe.args:   # a copied tree is no longer `system`: name its registry
-            command += ["--registry", "contracts.registry.trading:REGISTRY"]
-        for caller in callers:
+        command += ["--path", str(context.code_dir)]
+        if context.registry and "--registry" not in probe.args:
+            command += ["--registry", context.registry]
+        for caller in context.callers:
             command += ["--callers", str(caller)]
     if probe.kind == "explore":
         command += ["--first-failure", "--no-shrink"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")])))
+    if probe.kind == "snapshot":
+        command += ["--expect-snapshot", str(context.catalogue_dir / probe.file)]
     try:
-        proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False,
-                              timeout=PROBE_TIMEOUT)
+        proc = subprocess.run(command, cwd=context.workdir, env=context.env_of(probe), capture_output=True,
+                              text=True, check=False, timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
         return {"kind": probe.kind, "rules": [],
                 "error": f"{probe.kind} did not finish within {PROBE_TIMEOUT:g} s: {' '.join(command[2:])}"}
@@ -263,7 +340,40 @@ def _run_probe(probe: Probe, workdir: Path, code_dir: Path, callers: Sequence[Pa
     except json.JSONDecodeError:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         return {"kind": probe.kind, "rules": [], "error": f"{probe.kind} exited {proc.returncode}: {' | '.join(tail)}"}
-    return {"kind": probe.kind, **_rules_of(probe.kind, report)}
+    outcome = {"kind": probe.kind, **_rules_of(kind, report)}
+    if probe.kind == "snapshot":
+        outcome["snapshot"] = report.get("snapshot") or {"matches": False, "diff": ["(no snapshot compared)"]}
+    return outcome
+
+
+def _run_tests(probe: Probe, context: _ProbeContext) -> dict[str, Any]:
+    """The project's own tests on the copy: run from the copy's directory with ``importlib`` import
+    mode, so the copy (first on PYTHONPATH) is what ``import system`` finds, not the project's tree."""
+    root = context.project_root.resolve()
+    nodes = [str(root / node) for node in probe.args]
+    command = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "--import-mode=importlib",
+               "--rootdir", str(root), "-c", str(root / "pyproject.toml"), *nodes]
+    env = context.env_of(probe)  # the copy first, then the project (its tests package), then the caller's path
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(context.workdir), str(root), os.environ.get("PYTHONPATH")]))
+    try:
+        proc = subprocess.run(command, cwd=context.workdir, env=env, capture_output=True, text=True,
+                              check=False, timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"kind": "pytest", "rules": [], "error": f"pytest did not finish within {PROBE_TIMEOUT:g} s"}
+    if proc.returncode not in (0, 1):  # 2+: interrupted, internal or usage error, no tests collected
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        return {"kind": "pytest", "rules": [], "error": f"pytest exited {proc.returncode}: {' | '.join(tail)}"}
+    failed = sorted({_relative_node(line.split(" ", 2)[1], root, context.workdir) for line in proc.stdout.splitlines()
+                     if line.startswith(("FAILED ", "ERROR "))})
+    return {"kind": "pytest", "rules": [],
+            "tests": {"caught": proc.returncode == 1, "failed": failed, "ran": list(probe.args)}}
+
+
+def _relative_node(node: str, root: Path, cwd: Path) -> str:
+    """pytest prints node ids relative to where it ran (the copy): name them from the project root."""
+    path, sep, rest = node.partition("::")
+    full = (cwd / path).resolve()
+    return f"{full.relative_to(root)}{sep}{rest}" if full.is_relative_to(root) else node
 
 
 def _rules_of(kind: str, report: dict[str, Any]) -> dict[str, Any]:
@@ -294,17 +404,26 @@ class Control:
 
 
 def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str] = ()) -> Control:
-    probes = {(p.kind, p.args): p for m in catalogue.mutants if not only or m.id in only for p in m.probes}
+    probes = {(p.kind, p.args, p.file, p.env): p for m in catalogue.mutants if not only or m.id in only
+              for p in m.probes}
     control = Control({}, [])
     with tempfile.TemporaryDirectory(prefix="simwire-control-") as tmp:
         workdir = Path(tmp)
         code_dir = workdir / catalogue.code
         shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
+        context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
+                                catalogue.registry, catalogue.target)
         for key in sorted(probes):
-            outcome = _run_probe(probes[key], workdir, code_dir, _callers(catalogue, project_root), catalogue.target)
-            name = " ".join((key[0], *key[1]))
+            outcome = _run_probe(probes[key], context)
+            name = " ".join((*(f"{k}={v}" for k, v in key[3]), key[0], *key[1], *([key[2]] if key[2] else [])))
             if outcome.get("error"):
                 control.errors.append(f"{name}: {outcome['error']}")
+            if outcome.get("snapshot") and not outcome["snapshot"].get("matches"):
+                control.errors.append(f"{name}: the unmutated code's behaviour differs from {key[2]}: "
+                                      f"{' / '.join(outcome['snapshot'].get('diff', [])[:6])}")
+            if outcome.get("tests", {}).get("caught"):
+                control.errors.append(f"{name}: tests fail on the unmutated code: "
+                                      f"{', '.join(outcome['tests']['failed'])}")
             control.rules[name] = list(outcome["rules"])
     return control
 

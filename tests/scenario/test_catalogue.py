@@ -24,6 +24,17 @@ def test_the_catalogue_covers_every_seed_defect_and_more():
                                        "persistence", "lifecycle"} - {"concurrency"}
 
 
+def test_the_catalogue_covers_issue_11s_families_with_probes_a_user_would_choose():
+    """State checked only in part or at the end, values consistent and wrong: at least 15 new
+    mutants, 52 in all; a probe with faults or several sessions only where the defect needs them."""
+    assert len(CATALOGUE.mutants) >= 52
+    hidden = [m for m in CATALOGUE.mutants if m.family in ("partial-state", "consistent-but-wrong")]
+    assert len(hidden) >= 12 and {m.family for m in hidden} == {"partial-state", "consistent-but-wrong"}
+    for mutant in (m for m in hidden if m.family == "consistent-but-wrong"):
+        first = mutant.probes[0]
+        assert first.kind == "run" and "--faults" not in first.args and "--sessions" not in first.args, mutant.id
+
+
 @pytest.mark.parametrize("mutant", CATALOGUE.mutants, ids=lambda m: m.id)
 def test_mutant_is_detected_by_a_rule_naming_its_cause(mutant):
     result = mutants.evaluate(mutant, CATALOGUE, ROOT)

@@ -36,7 +36,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--junit-xml", type=output_file, metavar="FILE",
                         help="write a JUnit XML report: one case per mutant (a miss fails), and the control")
     parser.add_argument("--json", action="store_true",
-                        help='print {"mutants": [{"id", "defect", "detected", "rules", "seeds", "seconds"}], '
+                        help='print {"mutants": [{"id", "defect", "family", "detected", "detected_by", "rules", '
+                             '"snapshot", "tests", "seeds", "seconds"}], '
                              '"detected": n, "total": n}')
     parser.set_defaults(func=main, parser=parser)
 
@@ -129,8 +130,14 @@ def _print_table(results: list[Any]) -> None:
     from sim.cli.report import console
 
     rows = [("id", "defect", "detected", "seconds", "seeds", "rules fired")]
-    rows += [(r.id, str(r.defect or "-"), "yes" if r.detected else str(r.status), f"{r.seconds:.1f}",
-              str(r.seeds or "-"), ", ".join(r.rules) or r.detail) for r in results]
+    for r in results:
+        rules = ", ".join(r.rules) or r.detail
+        if r.detected_by == "snapshot":
+            rules = f"behaviour differs from the snapshot; {rules}"
+        if r.tests is not None:
+            rules += f" | tests: {', '.join(r.tests['failed']) or 'none failed'}"
+        rows.append((r.id, str(r.defect or "-"), "yes" if r.detected else str(r.status), f"{r.seconds:.1f}",
+                     str(r.seeds or "-"), rules))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for index, row in enumerate(rows):
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from sim.cli.options import add_scenario_options, non_negative_int, output_file, spec_from_args
+from sim.harness import snapshot
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +32,7 @@ def register(subparsers: Any) -> None:
                         help="run one backtest on a REAL server instead (PostgreSQL, or QuestDB's PG wire: "
                              "postgresql://admin:quest@localhost:8812/qdb); not deterministic; applies the "
                              "migrations when the tables are missing (see docs/real-database.md)")
+    snapshot.add_options(parser)
     parser.set_defaults(func=main)
 
 
@@ -45,13 +48,20 @@ def main(args: argparse.Namespace) -> int:
         print(spec.knobs_line(), flush=True)
     result = run_scenario(spec)
     _write_artifacts(args, result)
+    try:
+        compared = snapshot.check_options(args, result)
+    except snapshot.SnapshotError as error:
+        print(f"simwire run: {error}", file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, sort_keys=True, default=str))
+        print(json.dumps({**result.to_json(), **({"snapshot": compared} if compared else {})},
+                         indent=2, sort_keys=True, default=str))
     else:
         from sim.cli.report import print_scenario
 
         print_scenario(result)
-    return 0 if result.clean else 1
+        snapshot.print_outcome(compared)
+    return 0 if result.clean and (compared is None or compared["matches"]) else 1
 
 
 def _write_artifacts(args: argparse.Namespace, result: Any) -> None:

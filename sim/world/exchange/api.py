@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl
 import httpx
 
 from contracts.refusals import Refusal
+from sim.world.exchange.signature import expected_signature, signed_parameters
 from sim.world.exchange.venue import ORDER_NOT_FOUND, PARAM_ERROR, ApiError, SimulatedMexcExchange
-from system.exchange.signing import parameter_string, sign
 
 RATE_LIMIT = 20
 RATE_WINDOW = 2.0
@@ -94,7 +94,7 @@ class ExchangeApi:
         request_time, window = headers.get("Request-Time", ""), headers.get("Recv-Window", "10000")
         if not (request_time.isdigit() and window.isdigit()) or abs(now * 1000 - int(request_time)) > int(window):
             raise ApiError(BAD_REQUEST_TIME, "Request-Time outside Recv-Window")
-        expected = sign(secret, key, request_time, parameter_string(method, query, body))
+        expected = expected_signature(secret, key, request_time, signed_parameters(method, query, body))
         if headers.get("Signature") != expected:
             raise ApiError(BAD_SIGNATURE, "signature verification failed")
         recent = self._recent.setdefault(key, deque())
