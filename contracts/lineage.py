@@ -14,9 +14,11 @@ follow from that map, for any registry:
 
 Attribution is by key, not by timing: a statement names its row (an INSERT by the table's
 key columns, an UPDATE by its WHERE), and the oracle keeps, per table, topic and row key, the
-last few events whose lineage feeds that row.  The statement came from one of them; if none
-of them explains every written value, the newest candidate is reported with each differing
-column.  This needs no hook in the system's bus (the monitor only sees publishes and
+last few events whose lineage feeds that row, from the first publish on: however many other
+publishes (ticks of any number of sessions) come between an event and its write, and whether
+or not the table was written before, the event is still there.  The statement came from one
+of them; if none of them explains every written value, the newest candidate is reported with
+each differing column.  This needs no hook in the system's bus (the monitor only sees publishes and
 statements, in order) and survives interleaved sessions and tasks: another task's events
 for *other* rows never compete, and a retried or delayed write still finds its event.
 
@@ -40,9 +42,6 @@ from contracts.rules import violation
 from contracts.schema import Schema
 from contracts.sqlcheck import StatementPlan
 from simwire.violation import Violation
-
-RECENT = 512
-"""Publishes of fed topics remembered before a table's first write activates its index."""
 
 HISTORY = 3
 """Events remembered per (table, topic, row key): enough for a write delayed past the next
@@ -229,6 +228,19 @@ class _Source:
         return payload.get(self.entry.field)
 
 
+def _key_of(sources: tuple[_Source, ...]) -> Callable[[Mapping[str, Any]], tuple[object, ...]]:
+    """The row key an event carries, as the index holds it (a one-column plain field, the
+    usual case, without the generic loop: this runs on every publish of a fed topic)."""
+    if len(sources) == 1 and sources[0].entry.derive is None:
+        field = sources[0].entry.field
+
+        def one(payload: Mapping[str, Any]) -> tuple[object, ...]:
+            value = payload.get(field)
+            return (value,) if value.__class__ is str else (_key_value(value),)
+        return one
+    return lambda payload: tuple(_key_value(source.value(payload)) for source in sources)
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """One topic that may have caused a statement shape: its history and per-column checks."""
@@ -263,54 +275,38 @@ class LineageOracle:
         self._histories: dict[tuple[str, str], dict[tuple[object, ...], deque[tuple[int, Mapping[str, Any]]]]] = {}
         self.topics = frozenset(topic for by_topic in self._sources.values() for topic in by_topic)
         """Topics feeding some table: the monitor forwards only these."""
-        # A table's events are indexed once a statement writing it is seen (``_activate``):
-        # a system that never writes a fed table (ticks mapped to market_data, loaded before
-        # the run) pays one ring append per publish, not a key per table.  The ring backfills
-        # the first write's event.
-        self._indexers: dict[str, list[tuple[tuple[_Source, ...], dict[Any, Any]]]] = {}
-        self._recent: deque[tuple[int, str, Mapping[str, Any]]] = deque(maxlen=RECENT)
-        self._active: set[str] = set()
+        # Every (table, topic) whose events carry the table's key is indexed from the first
+        # publish on, not from the table's first write: a write may come any number of
+        # publishes after its event (a retry, a busy pool, other sessions' ticks), and a
+        # bounded back-fill of recent publishes loses it.  Per publish this costs one key per
+        # table the topic feeds (O(1)); memory is HISTORY events per row key, as for any
+        # written table (a tick-fed table keyed by symbol holds one deque per symbol).
+        self._indexers: dict[str, list[tuple[Callable[[Mapping[str, Any]], tuple[object, ...]], dict[Any, Any]]]] = {}
+        for table, by_topic in sorted(self._sources.items()):
+            key = table_key(registry, schema, table)
+            for topic, columns in sorted(by_topic.items()):
+                if all(k in columns for k in key):
+                    history = self._histories[(table, topic)] = {}
+                    self._indexers.setdefault(topic, []).append((_key_of(tuple(columns[k] for k in key)), history))
         self._shapes: dict[str, _Shape | None] = {}
         self._sequence = 0
 
     def on_publish(self, topic: str, payload: Mapping[str, Any]) -> None:
         """Called for topics in :attr:`topics` only."""
         self._sequence += 1
-        self._recent.append((self._sequence, topic, payload))
         indexers = self._indexers.get(topic)
         if indexers:
-            self._index(indexers, self._sequence, payload)
-
-    @staticmethod
-    def _index(indexers: list[tuple[tuple[_Source, ...], dict[Any, Any]]], sequence: int,
-               payload: Mapping[str, Any]) -> None:
-        entry = (sequence, payload)
-        for key_sources, history in indexers:
-            try:
-                key = tuple(_key_value(source.value(payload)) for source in key_sources)
-                events = history.get(key)
-                if events is None:
-                    events = history[key] = deque(maxlen=HISTORY)
-            except TypeError:  # an unhashable key value: the payload monitor reports its type
-                continue
-            events.append(entry)
-
-    def _activate(self, table: str) -> None:
-        """Start indexing the events of the topics feeding ``table``, from the recent ones on."""
-        if table in self._active:
-            return
-        self._active.add(table)
-        key = table_key(self.registry, self.schema, table)
-        added: dict[str, list[tuple[tuple[_Source, ...], dict[Any, Any]]]] = {}
-        for topic, columns in sorted(self._sources[table].items()):
-            if all(k in columns for k in key):
-                history = self._histories[(table, topic)] = {}
-                indexer = (tuple(columns[k] for k in key), history)
-                self._indexers.setdefault(topic, []).append(indexer)
-                added.setdefault(topic, []).append(indexer)
-        for sequence, topic, payload in self._recent:
-            if topic in added:
-                self._index(added[topic], sequence, payload)
+            entry = (self._sequence, payload)
+            for key_of, history in indexers:
+                try:
+                    key = key_of(payload)
+                    events = history.get(key)
+                    if events is None:
+                        events = history[key] = deque((entry,), maxlen=HISTORY)
+                    else:
+                        events.append(entry)
+                except TypeError:  # an unhashable key value: the payload monitor reports its type
+                    continue
 
     def shape(self, query: str, plan: StatementPlan) -> _Shape | None:
         """The compiled shape of ``query`` (None: it writes no table lineage feeds)."""
@@ -355,7 +351,6 @@ class LineageOracle:
         if not by_topic or model is None:
             return None
         written = {b.column.name: b.index - 1 for b in plan.bindings.values() if b.written}
-        self._activate(table)
         outside = set(self.registry.outside_events.get(table, ()))
         columns = [c for c in _written_columns(plan) if c not in outside]
         candidates = []

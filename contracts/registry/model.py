@@ -196,6 +196,9 @@ class Service:
     name: str
     factory: str
     optional: bool
+    modes: tuple[str, ...] = ()
+    """The modes whose sessions create this component (empty: every mode): the wiring graph of a
+    mode leaves the others' components out, and only these count as a mode's consumers."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,10 @@ class Registry:
                 raise RegistryError(f"lineage {entry.source} -> {entry.table}.{entry.column}: no field "
                                     f"{entry.field!r} on topic {entry.topic!r}")
         self._check_oracles()
+        for service in self.services:
+            unknown = [m for m in service.modes if m not in self.modes]
+            if unknown:
+                raise RegistryError(f"service {service.name!r}: unknown modes {unknown} (modes: {self.modes})")
         factories = [s.factory for s in self.services]
         duplicates = sorted({f for f in factories if factories.count(f) > 1})
         if duplicates:
@@ -280,6 +287,12 @@ class Registry:
     def entity_of(self, topic: str) -> Entity | None:
         """The entity whose events include ``topic`` (the first declared), if any."""
         return next((e for e in self.entities if topic in e.topics), None)
+
+    def runs_in(self, component: str, mode: str) -> bool:
+        """Whether ``component`` runs in ``mode``: unless a service of that name declares its
+        modes, it runs in every mode."""
+        declared = [s.modes for s in self.services if s.name == component]
+        return not declared or any(not modes or mode in modes for modes in declared)
 
     def required_roles(self, topic: str, mode: str) -> tuple[str, ...]:
         """Roles that must be live-subscribed when ``topic`` is published in ``mode``."""

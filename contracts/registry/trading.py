@@ -256,17 +256,19 @@ REQUIRED_COLUMNS = {
     "sessions": ("session_id", "mode", "status"),
 }
 
+# ``modes``: the components ExecutionController creates for a session of that mode only (its order
+# manager, PositionSyncService in live, its data source); the rest run in every mode.
 SERVICES = (
     Service("TradingPersistenceService", "create_trading_persistence_service", optional=False),
     Service("StorageHealthMonitor", "create_storage_health_monitor", optional=False),
     Service("StreamingIndicatorEngine", "create_indicator_engine", optional=False),
     Service("StrategyManager", "create_strategy_manager", optional=False),
-    Service("OrderManager", "create_order_manager", optional=False),
-    Service("BacktestOrderManager", "create_backtest_order_manager", optional=False),
-    Service("LiveOrderManager", "create_live_order_manager", optional=False),
-    Service("PositionSyncService", "create_position_sync_service", optional=False),
-    Service("QuestDBHistoricalDataSource", "create_historical_data_source", optional=False),
-    Service("LiveMarketDataSource", "create_live_data_source", optional=False),
+    Service("OrderManager", "create_order_manager", optional=False, modes=("paper",)),
+    Service("BacktestOrderManager", "create_backtest_order_manager", optional=False, modes=("backtest",)),
+    Service("LiveOrderManager", "create_live_order_manager", optional=False, modes=("live",)),
+    Service("PositionSyncService", "create_position_sync_service", optional=False, modes=("live",)),
+    Service("QuestDBHistoricalDataSource", "create_historical_data_source", optional=False, modes=("backtest",)),
+    Service("LiveMarketDataSource", "create_live_data_source", optional=False, modes=("paper", "live")),
     Service("UnifiedTradingController", "create_unified_trading_controller", optional=False),
     Service("NotificationService", "create_notification_service", optional=True),
 )

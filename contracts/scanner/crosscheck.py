@@ -56,7 +56,8 @@ def missing_consumers(result: ScanResult, registry: Registry, modes: tuple[str, 
     for mode in modes or registry.modes:
         for name in sorted(registry.topics):
             for role in registry.required_roles(name, mode):
-                sites = [s for s in result.subscribes if s.topic == name and s.role == role]
+                sites = [s for s in result.subscribes if s.topic == name and s.role == role
+                         and registry.runs_in(s.component, mode)]  # another mode's consumer does not count
                 if not any(result.reachable(s.component) for s in sites):
                     found.append(MissingConsumer(mode, name, role, tuple((s.component, s.location) for s in sites)))
     return found

@@ -35,11 +35,20 @@ class WiringGraph:
     tables_written: tuple[tuple[str, tuple[str, ...]], ...]   # (component, tables), sorted
     missing: tuple[MissingConsumer, ...]
     unreachable: tuple[str, ...]   # components created only by factories nobody calls
+    inactive: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per mode, the components that do not run in it (the registry's ``Service.modes``), sorted."""
 
     def for_mode(self, mode: str) -> WiringGraph:
-        """The same graph with only ``mode``'s missing consumers."""
-        return WiringGraph(self.components, self.topics, self.edges, self.tables_written,
-                           tuple(m for m in self.missing if m.mode == mode), self.unreachable)
+        """The graph of ``mode``: only its components (and the topics they still publish or hear,
+        or that miss a required consumer), only its missing consumers."""
+        off = set(dict(self.inactive).get(mode, ()))
+        missing = tuple(m for m in self.missing if m.mode == mode)
+        edges = tuple(e for e in self.edges if e.component not in off)
+        components = tuple(c for c in self.components if c not in off)
+        topics = {e.topic for e in edges} | {m.topic for m in missing}
+        return WiringGraph(components, tuple(t for t in self.topics if t in topics), edges,
+                           tuple(w for w in self.tables_written if w[0] not in off), missing,
+                           tuple(c for c in self.unreachable if c not in off))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,4 +88,6 @@ def build_wiring(result: ScanResult, registry: Registry | None = None) -> Wiring
         tables_written=tuple(sorted((c, tuple(sorted(t))) for c, t in written.items())),
         missing=tuple(sorted(missing)),
         unreachable=tuple(sorted(c for c in components if not result.reachable(c))),
+        inactive=tuple((mode, tuple(sorted(c for c in components if not registry.runs_in(c, mode))))
+                       for mode in registry.modes) if registry else (),
     )

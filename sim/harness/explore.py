@@ -52,6 +52,9 @@ class SeedOutcome:
     wall_seconds: float
     coverage: frozenset[int] = frozenset()
     """The kernel's coverage of the run: hashes of (task, await site) pairs run back to back."""
+    deliveries: frozenset[int] = frozenset()
+    """The bus's delivery orders in the run: fingerprints of each publish (topic, subscribers in
+    delivery order) and of each pair of consecutive publishes (:class:`sim.harness.recorder.DeliveryOrders`)."""
 
     @property
     def clean(self) -> bool:
@@ -73,7 +76,7 @@ class SeedOutcome:
         return {"seed": self.spec.seed, "kernel": self.spec.kernel, "spec": spec, "trace_hash": self.trace_hash,
                 "rules": self.rules, "violations": [v.to_json() for v in self.violations],
                 "wall_seconds": round(self.wall_seconds, 3), "repro": self.spec.repro(),
-                "coverage": sorted(self.coverage)}
+                "coverage": sorted(self.coverage), "deliveries": sorted(self.deliveries)}
 
     @classmethod
     def from_line(cls, data: dict[str, Any]) -> SeedOutcome:
@@ -86,7 +89,8 @@ class SeedOutcome:
             fields["severity"] = Severity(fields.get("severity", "error"))
             violations.append(Violation(**fields))
         return cls(ScenarioSpec(**raw), str(data["trace_hash"]), tuple(violations), float(data["wall_seconds"]),
-                   frozenset(int(c) for c in data.get("coverage", ())))
+                   frozenset(int(c) for c in data.get("coverage", ())),
+                   frozenset(int(d) for d in data.get("deliveries", ())))
 
 
 @dataclass
@@ -124,16 +128,24 @@ class Exploration:
 
     def coverage(self) -> dict[str, Any]:
         """What the exploration has seen: distinct orderings of pairs of await sites across tasks
-        over all runs, and how the count grew (runs in seed order), so a plateau is visible."""
+        and distinct bus delivery orders over all runs, and how the counts grew (runs in seed
+        order), so a plateau is visible.  A run adds coverage when it adds either kind."""
         seen: set[int] = set()
-        growth = []
+        delivered: set[int] = set()
+        growth: list[int] = []
+        delivery_growth: list[int] = []
+        adding = 0
         for outcome in self.outcomes:
+            before = (len(seen), len(delivered))
             seen |= outcome.coverage
+            delivered |= outcome.deliveries
+            adding += (len(seen), len(delivered)) != before
             growth.append(len(seen))
+            delivery_growth.append(len(delivered))
         new_by = [len(self.outcomes) * k // 4 for k in (1, 2, 3)]
-        return {"await_site_pairs": len(seen),
-                "runs_adding_coverage": sum(1 for i, n in enumerate(growth) if n > (growth[i - 1] if i else 0)),
-                "at_quarters": [growth[i - 1] for i in new_by if i > 0]}
+        return {"await_site_pairs": len(seen), "deliveries": len(delivered), "runs_adding_coverage": adding,
+                "at_quarters": [growth[i - 1] for i in new_by if i > 0],
+                "deliveries_at_quarters": [delivery_growth[i - 1] for i in new_by if i > 0]}
 
     @property
     def ran(self) -> int:
@@ -206,7 +218,10 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
         else:
             violations += outputs_differ(spec, result, again)
     coverage = getattr(result.kernel_result, "coverage", frozenset())
-    return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started, coverage)
+    orders = result.record.recorder.delivery_orders if result.record is not None else None
+    deliveries = frozenset(orders.seen) if orders is not None else frozenset()
+    return SeedOutcome(spec, result.trace_hash, tuple(violations), time.perf_counter() - started, coverage,
+                       deliveries)
 
 
 def outputs_differ(spec: ScenarioSpec, first: Any, second: Any) -> list[Violation]:

@@ -5,14 +5,19 @@ and in publish order (``timeline``: the reference model pairs each fill with the
 it caused), a compact ``(symbol, seq, timestamp, price, volume)`` tuple per market tick, and
 every ``INDICATOR_SAMPLE_EVERY``-th ``indicator.updated`` payload (the reference model
 recomputes those values), so recording costs little on the hot path.
+
+With ``delivery_orders`` set (exploration does: ``run_scenario(coverage=True)``) it also keeps a
+:class:`DeliveryOrders`, the fingerprints of the order in which the bus delivered.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from sim.harness.timeline import DataTimeline
 from system import topics
 
 INDICATOR_SAMPLE_EVERY = 127
@@ -29,6 +34,8 @@ class EventRecorder:
         self._indicator_updates = 0
         self.counts: Counter[str] = Counter()
         self.handler_errors: list[tuple[str, str, BaseException]] = []
+        self.delivery_orders: DeliveryOrders | None = None
+        self.data_timeline = DataTimeline()  # the data time of each kernel step (sim.harness.timeline)
 
     # -- bus observer protocol --------------------------------------------------------------
 
@@ -40,6 +47,9 @@ class EventRecorder:
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         self.counts[topic] += 1
+        self.data_timeline.on_publish(topic, payload, subscribers)
+        if self.delivery_orders is not None:
+            self.delivery_orders.see(topic, subscribers)
         if topic == topics.MARKET_PRICE_UPDATE:
             self.ticks[payload.get("session_id")].append(
                 (payload.get("symbol"), payload.get("seq"), payload.get("timestamp"),
@@ -64,3 +74,32 @@ class EventRecorder:
         if session_id is None:
             return list(events)
         return [e for e in events if e.get("session_id") == session_id]
+
+
+class DeliveryOrders:
+    """Fingerprints of the bus's delivery order, for exploration's coverage.
+
+    Each publish is ``crc32("topic>component:role,...")`` (its subscribers in delivery order),
+    in ``[0, 2**32)``; each pair of consecutive publishes (the previous fingerprint, then this
+    one: how deliveries interleave across topics and sessions) is ``(previous + 1) << 32 | this``,
+    at or above ``2**32``, so the two kinds never collide.  Stable across processes (no salted
+    ``hash()``), so sets from many runs can be united; O(1) per publish once a (topic,
+    subscribers) pair has been seen (the bus's subscriber tuples are copy-on-write, so the
+    cache holds one entry per subscription change).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self._fingerprints: dict[tuple[str, tuple[Any, ...]], int] = {}
+        self._previous = -1
+
+    def see(self, topic: str, subscribers: tuple[Any, ...]) -> None:
+        key = (topic, subscribers)
+        fingerprint = self._fingerprints.get(key)
+        if fingerprint is None:
+            names = ",".join(getattr(s, "name", "?") for s in subscribers)
+            fingerprint = self._fingerprints[key] = zlib.crc32(f"{topic}>{names}".encode())
+        self.seen.add(fingerprint)
+        if self._previous >= 0:
+            self.seen.add((self._previous + 1) << 32 | fingerprint)
+        self._previous = fingerprint

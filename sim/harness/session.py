@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.harness.recorder import EventRecorder
+from sim.harness.recorder import DeliveryOrders, EventRecorder
 from sim.harness.spec import ScenarioSpec
 from sim.harness.targets import Ports, SessionRecord, System, Target, load_target
 from sim.harness.worlds import World
@@ -207,13 +207,16 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
                  trace: bool = True, coverage: bool = False) -> ScenarioResult:
     """Run one simulated session of ``spec`` to the end and judge it.  Never raises for a failure
     of the system under test: a crash is a violation like any other.  ``coverage`` asks the
-    kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it."""
+    kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it, and
+    the recorder for the bus's delivery orders (:class:`sim.harness.recorder.DeliveryOrders`)."""
     import sim.kernel
     from sim.harness.process import prepare_process
     from sim.harness.worlds import SimulatedWorld
 
     prepare_process()  # imports and a one-time gc.freeze(): start-up is not the run's time
     driver = SessionDriver(spec, SimulatedWorld())
+    if coverage:  # and the bus's delivery orders (``result.record.recorder.delivery_orders``)
+        driver.recorder.delivery_orders = DeliveryOrders()
     started = time.perf_counter()
     extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}
     result = sim.kernel.run(driver.main, seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel,

@@ -4,7 +4,9 @@ Plain seeds sample interleavings blindly.  Steering spends half of the budget on
 of the runs that added coverage (:meth:`sim.harness.explore.Exploration.coverage`): the same
 seed, so the same market data and scheduling stream, with another fault mix and PCT depth
 drawn like ``--swarm`` draws them.  A run that reached new orderings of await sites is
-evidence that its region of the space is rich; its neighbours start from there.
+evidence that its region of the space is rich; its neighbours start from there.  So is a run
+that reached new bus delivery orders (:class:`sim.harness.recorder.DeliveryOrders`): either
+kind counts.
 
 Decisions depend only on finished rounds, read in plan order, never on which worker finished
 first, so every runner steers the same way and the report is reproducible.  A neighbour is a
@@ -46,6 +48,7 @@ def steered(specs: list[ScenarioSpec], *, runner: Runner, round_size: int, reche
     queued: list[ScenarioSpec] = []
     tried: set[ScenarioSpec] = set()
     seen: set[int] = set()
+    delivered: set[int] = set()
     result = Exploration(planned=budget)
     while len(result.outcomes) < budget and not stop():
         size = min(round_size, budget - len(result.outcomes))
@@ -59,8 +62,9 @@ def steered(specs: list[ScenarioSpec], *, runner: Runner, round_size: int, reche
         round_result = explore(batch, runner=runner, recheck_every=recheck_every, on_outcome=on_outcome, stop=stop)
         order = {spec: i for i, spec in enumerate(batch)}
         for outcome in sorted(round_result.outcomes, key=lambda o: order[o.spec]):
-            if outcome.coverage - seen:
+            if outcome.coverage - seen or outcome.deliveries - delivered:
                 seen |= outcome.coverage
+                delivered |= outcome.deliveries
                 queued += [n for n in (neighbour(outcome.spec, i) for i in range(NEIGHBOURS)) if n not in tried]
         result.outcomes += round_result.outcomes
         if round_result.interrupted:

@@ -46,6 +46,7 @@ def run_on_asyncio(
                         max_virtual_seconds=max_virtual_seconds, jitter=jitter)
     outcome = KernelOutcome(names=loop.names)
     patches = _use_virtual_sleep()
+    _order_cancellation(patches)
     if lockdep is not None:
         lockdep.bind(asyncio.current_task, loop.task_name)
     awaitable = main()
@@ -105,6 +106,49 @@ def _use_virtual_sleep() -> Patches:
     for module in (asyncio, asyncio.tasks, anyio_asyncio):
         patches.set(module, "sleep", virtual_sleep)
     return patches
+
+
+class _OrderedSet(dict):  # type: ignore[type-arg]
+    """The ``set`` API the cancellation code uses (``add``, ``discard``, ``remove``, ``in``,
+    ``len``, iteration), iterating in insertion order instead of hash order."""
+
+    __slots__ = ()
+
+    def add(self, item: Any) -> None:
+        self[item] = None
+
+    def discard(self, item: Any) -> None:
+        self.pop(item, None)
+
+    def remove(self, item: Any) -> None:
+        del self[item]
+
+
+def _order_cancellation(patches: Patches) -> None:
+    """Make cancellation deliver in a reproducible order for the duration of a run.
+
+    anyio's ``CancelScope`` keeps its tasks and child scopes, and ``asyncio.TaskGroup`` its
+    tasks, in ``set``s and cancels them by iterating those: in hash order, i.e. by memory
+    address.  Each ``task.cancel()`` queues the task's wakeup, so the ready queue (which the
+    walk's draws index, and fifo runs in order) would differ from one process, or one run,
+    to the next, and a recorded schedule would not replay.  Scopes and groups created
+    during the run get insertion-ordered sets instead.
+    """
+    import asyncio.taskgroups as taskgroups
+
+    import anyio._backends._asyncio as anyio_asyncio
+
+    for cls, names in ((anyio_asyncio.CancelScope, ("_child_scopes", "_tasks")), (taskgroups.TaskGroup, ("_tasks",))):
+        original = cls.__init__
+
+        def __init__(self: Any, *args: Any, _original: Any = original, _names: Any = names, **kwargs: Any) -> None:
+            _original(self, *args, **kwargs)
+            for name in _names:
+                current = getattr(self, name, None)
+                if type(current) is set:
+                    setattr(self, name, _OrderedSet.fromkeys(current))
+
+        patches.set(cls, "__init__", __init__)
 
 
 def _site(task: asyncio.Task[Any]) -> str:

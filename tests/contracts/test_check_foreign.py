@@ -187,5 +187,7 @@ def test_a_seed_shaped_code_base_gives_exactly_its_planted_defects(tmp_path, cap
         ("static.unawaited-async", "bot/orders.py:11", "OrderManager.start"),
         ("static.handler-reads-unpublished", "bot/orders.py:19", "OrderManager._on_signal"),
         ("static.topic-never-published", "bot/persistence.py:14", "Persistence.start"),
+        # a port may read the wall clock, but a naive datetime.now() stamps the host's local time (issue 11)
+        ("static.nondeterminism-source", "bot/strategy.py:14", "StrategyManager._on_price"),
     ]
     assert report["registry"] is None and report["files"] == 12

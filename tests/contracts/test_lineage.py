@@ -93,6 +93,27 @@ def test_a_write_delayed_past_the_next_event_of_its_row_still_finds_its_event(tm
     assert mon.violations() == []
 
 
+@pytest.mark.parametrize("wrong", [False, True], ids=["right", "wrong"])
+def test_a_first_write_many_publishes_after_its_event_still_finds_it(tmp_path, wrong):
+    # Two sessions side by side: the first cart's INSERT (the table's first write) is delayed
+    # while the other carts' events keep coming; the event must still explain it, and a wrong
+    # value must still be caught against it.
+    mon = monitor(tmp_path)
+    mon.on_publish("cart.opened", opened(), SUBSCRIBERS)
+    for n in range(2000):
+        mon.on_publish("cart.changed", {"cart_id": f"other{n % 7}", "total": float(n), "discount": 0.0,
+                                        "status": "OPEN"}, SUBSCRIBERS)
+    args = list(insert_args(opened()))
+    if wrong:
+        args[3] = 31.0
+    mon.on_statement(INSERT_CART, tuple(args), None)
+    if wrong:
+        [finding] = lineage(mon)
+        assert (finding.rule, finding.details["columns"]) == ("contract.lineage-mismatch", ["total"])
+    else:
+        assert lineage(mon) == []
+
+
 def test_a_row_whose_key_no_event_carries_is_a_write_without_an_event(tmp_path):
     mon = monitor(tmp_path)
     mon.on_publish("cart.opened", opened(), SUBSCRIBERS)

@@ -88,3 +88,36 @@ def test_wiring_json_does_not_depend_on_the_hash_seed() -> None:
     first = run("1")
     assert json.loads(first)["topics"]
     assert run("2") == first
+
+
+LIVE_ONLY = ("LiveOrderManager", "PositionSyncService", "LiveMarketDataSource")
+
+
+def test_a_mode_graph_shows_only_the_components_of_that_mode() -> None:
+    registry = load_registry()
+    graph = build_wiring(scan(REPO / "system", registry.conventions), registry)
+    backtest, live = render_mermaid(graph, "backtest"), render_mermaid(graph, "live")
+    for component in LIVE_ONLY:
+        assert f'c_{component}["' not in backtest and component not in graph.for_mode("backtest").components
+        assert f'c_{component}["{component}"]' in live
+    assert "position.sync_corrected" not in backtest and "position.sync_corrected" in live
+    assert 'c_BacktestOrderManager["' in backtest and 'c_BacktestOrderManager["' not in live
+    assert 'c_QuestDBHistoricalDataSource["' in backtest and 'c_OrderManager["' not in backtest
+    assert ":::missing" not in backtest + live  # each mode's required consumers are its own components
+    data = json.loads(subprocess.run([sys.executable, "-m", "sim", "wiring", "--json", "--mode", "backtest"],
+                                     cwd=REPO, capture_output=True, text=True, check=True).stdout)
+    assert not set(LIVE_ONLY) & set(data["components"])
+
+
+def test_another_modes_consumer_does_not_satisfy_a_required_role() -> None:
+    from dataclasses import replace
+
+    registry = load_registry()
+    result = scan(REPO / "system", registry.conventions)
+    dropped = replace(result, subscribes=tuple(s for s in result.subscribes
+                                               if not (s.component == "BacktestOrderManager"
+                                                       and s.topic == "signal_generated")))
+    graph = build_wiring(dropped, registry)
+    assert [(m.topic, m.role) for m in graph.for_mode("backtest").missing] == [
+        ("signal_generated", "order_execution")]
+    assert graph.for_mode("paper").missing == () and graph.for_mode("live").missing == ()

@@ -3,6 +3,7 @@ its zero schedule is fifo; pct runs on trio through the same scheduling hook."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 import sim
@@ -132,3 +133,32 @@ def test_jitter_swaps_timers_that_are_nearly_tied(kernel):
 def test_jitter_must_be_a_finite_non_negative_number():
     with pytest.raises(ValueError, match="jitter must be a finite number of seconds >= 0"):
         sim.run(programs.near_timer_tie, jitter=-1)
+
+
+async def cancel_many() -> None:
+    """One failing child cancels four sleeping siblings: anyio delivers the cancellation by
+    iterating sets of scopes and tasks, whose hash order is their memory addresses."""
+
+    async def sleeper() -> None:
+        await anyio.sleep(10)
+
+    async def boom() -> None:
+        await anyio.sleep(1)
+        raise ValueError("boom")
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(sleeper)
+        tg.start_soon(boom)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_cancellation_order_does_not_depend_on_memory_addresses(kernel):
+    hashes = set()
+    ballast = []
+    for i in range(12):
+        ballast.append([object() for _ in range(37 * i)])  # moves where the next run's objects land
+        first = sim.run(cancel_many, seed=1, policy="random", kernel=kernel, detectors=False)
+        again = sim.run(cancel_many, policy="random", kernel=kernel, detectors=False, schedule=first.schedule)
+        hashes |= {first.trace_hash, again.trace_hash}
+    assert len(hashes) == 1

@@ -288,7 +288,8 @@ def test_exploration_coverage_counts_distinct_pairs_over_all_runs_and_survives_a
     outcomes = [explore.SeedOutcome(spec.__class__(hours=0.1, seed=seed), "h", (), 0.1, frozenset(cov))
                 for seed, cov in enumerate([{1, 2}, {2}, {3}, set()])]
     exploration = explore.Exploration(outcomes=outcomes)
-    assert exploration.coverage() == {"await_site_pairs": 3, "runs_adding_coverage": 2, "at_quarters": [2, 2, 3]}
+    assert exploration.coverage() == {"await_site_pairs": 3, "deliveries": 0, "runs_adding_coverage": 2,
+                                      "at_quarters": [2, 2, 3], "deliveries_at_quarters": [0, 0, 0]}
     line = json.loads(json.dumps(outcomes[0].to_line()))
     assert explore.SeedOutcome.from_line(line).coverage == frozenset({1, 2})
 

@@ -129,8 +129,8 @@ def test_one_schedule_format_for_programs_and_targets(tmp_path: Path) -> None:
     path.write_text(json.dumps({"target": TALLY, "spec": {"seed": 1, "hourz": 2}, "choices": []}))
     with pytest.raises(ScheduleFileError, match=r"s\.json: unknown spec field\(s\) hourz"):
         ScheduleFile.load(path)
-    path.write_text(json.dumps({"target": TALLY, "spec": {"kernel": "trio", "policy": "pct"}, "choices": []}))
-    with pytest.raises(ScheduleFileError, match=r"s\.json: policy 'pct' needs the asyncio kernel"):
+    path.write_text(json.dumps({"target": TALLY, "spec": {"kernel": "trio", "policy": "walk"}, "choices": []}))
+    with pytest.raises(ScheduleFileError, match=r"s\.json: unknown policy 'walk'"):
         ScheduleFile.load(path)
     # files of the previous versions are still read
     path.write_text(json.dumps({"scenario": {"mode": "paper", "seed": 3, "symbols": ["BTC_USDT"]}, "choices": [1]}))

@@ -189,9 +189,10 @@ def _print_report(result: Any, report: dict[str, Any]) -> None:
     console.print(f"\n{len(result.outcomes)} runs, {len(result.failures)} failing, "
                   f"{result.wall_seconds:.1f} s ({rate:.2f} runs/s)", markup=False)
     coverage = report["coverage"]
-    if coverage["await_site_pairs"]:
+    if coverage["await_site_pairs"] or coverage["deliveries"]:
         console.print(f"coverage: {coverage['await_site_pairs']:,} distinct orderings of await-site pairs across "
-                      f"tasks; {coverage['runs_adding_coverage']} of {len(result.outcomes)} runs added some",
+                      f"tasks, {coverage['deliveries']:,} distinct delivery orders on the bus; "
+                      f"{coverage['runs_adding_coverage']} of {len(result.outcomes)} runs added some",
                       markup=False)
 
 
