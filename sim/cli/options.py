@@ -139,6 +139,9 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="PCT change points d (default: %(default)s)")
     parser.add_argument("--no-monitor", dest="monitor", action="store_false",
                         help="turn the runtime contract monitor off (for measuring its cost)")
+    parser.add_argument("--no-virtualize", dest="virtualize", action="store_false",
+                        help="leave the stdlib's clocks, random, uuid, os.urandom and secrets real inside the "
+                             "run (to show what virtualization hides; outputs then differ between runs)")
     parser.set_defaults(parser=parser)
 
 
@@ -149,6 +152,7 @@ def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
         policy=args.policy, faults=args.faults, symbols=tuple(args.symbols), hours=args.hours,
         tick_seconds=args.tick_seconds, sessions=args.sessions, sequential=args.sequential,
         pct_depth=args.pct_depth, monitor=args.monitor, data_seed=args.data_seed,
+        virtualize=args.virtualize,
     )
     values.update(overrides)
     spec = ScenarioSpec(**values)

@@ -220,7 +220,8 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     started = time.perf_counter()
     extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}
     result = sim.kernel.run(driver.main, seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel,
-                            schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace, **extra)
+                            schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace,
+                            virtualize=spec.virtualize, **extra)
     return driver.result(result, wall_seconds=time.perf_counter() - started)
 
 

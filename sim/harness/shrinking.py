@@ -39,7 +39,8 @@ def shrink_scenario(spec: ScenarioSpec, rules: set[str], out: Path, *, schedule:
 
     try:
         shrunk = shrink(fresh_main, original.kernel_result.schedule, fails=fails, max_runs=max_runs,
-                        seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel, pct_depth=spec.pct_depth)
+                        seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel, pct_depth=spec.pct_depth,
+                        virtualize=spec.virtualize)
     except ShrinkError:
         return None
     out.mkdir(parents=True, exist_ok=True)

@@ -100,6 +100,9 @@ class ScenarioSpec:
     """Seed of the market data; None means ``seed`` (so every older repro line keeps its data)."""
     target: str = DEFAULT_TARGET
     """``trading`` or a ``module:attr`` naming a :class:`sim.harness.targets.Target`."""
+    virtualize: bool = True
+    """Virtualize the stdlib's clocks, ``random``, ``uuid``, ``os.urandom`` and ``secrets`` inside
+    the run (:mod:`sim.kernel.virtual_stdlib`); off, code without ports reads the real ones."""
 
     def __post_init__(self) -> None:
         self._check_choices()
@@ -114,6 +117,8 @@ class ScenarioSpec:
         _check_int("pct_depth", self.pct_depth, 1, MAX_PCT_DEPTH)
         if not isinstance(self.sequential, bool) or not isinstance(self.monitor, bool):
             raise SpecError(f"sequential and monitor must be true or false, got {self.sequential!r}, {self.monitor!r}")
+        if not isinstance(self.virtualize, bool):
+            raise SpecError(f"virtualize must be true or false, got {self.virtualize!r}")
         try:
             FaultPlan.from_spec(self.faults)  # a bad plan is the caller's error, not a crash of the run
         except ValueError as error:
@@ -197,6 +202,8 @@ class ScenarioSpec:
             parts += ["--sequential"]
         if not self.monitor:
             parts += ["--no-monitor"]
+        if not self.virtualize:
+            parts += ["--no-virtualize"]
         return shlex.join(parts)
 
     def knobs_line(self) -> str:
@@ -208,7 +215,7 @@ class ScenarioSpec:
         knobs += [f"faults={self.fault_plan().describe()}", f"symbols={','.join(self.symbols)}",
                   f"hours={self.hours:g}", f"tick_seconds={self.tick_seconds:g}", f"sessions={self.sessions}"
                   + (" sequential" if self.sequential else ""), f"data_seed={self.market_seed}",
-                  f"monitor={'on' if self.monitor else 'off'}"]
+                  f"monitor={'on' if self.monitor else 'off'}", f"virtualize={'on' if self.virtualize else 'off'}"]
         return " ".join(knobs)
 
     # -- (de)serialisation, for schedule files ----------------------------------------------

@@ -64,9 +64,13 @@ def test_seed_defect_1_on_a_copy_of_the_real_system(tmp_path) -> None:
     for path in callers:
         path.write_text(path.read_text().replace(".create_backtest_order_manager(", ".create_order_manager("))
     report = check(root, load_registry(), callers=(REPO / "sim",))
-    [finding] = report.violations
-    assert (finding.rule, finding.message) == (
+    never_called, no_executor = report.violations
+    assert (never_called.rule, never_called.message) == (
         "static.factory-never-called", "factory Container.create_backtest_order_manager() is defined but never called")
+    # the registry says which components run in backtest: the paper manager does not, so the
+    # signal has no order executor there (the defect itself, named statically)
+    assert no_executor.rule == "static.missing-required-consumer"
+    assert "'order_execution' in backtest" in no_executor.message
 
 
 def test_a_narrowed_lock_in_the_real_order_manager_is_check_then_act(tmp_path) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 import anyio
 import pytest
 
+import sim
 from sim.world.faults import FaultPlan
 from sim.world.ports import VirtualClock
 from sim.world.questdb import SimQuestDB
@@ -111,12 +112,18 @@ def test_the_interval_must_be_positive() -> None:
         StorageHealthMonitor(EventBus(), SimQuestDB(), VirtualClock(), interval=0)
 
 
-@pytest.mark.anyio
-async def test_the_periodic_check_runs_on_the_clock() -> None:
+@pytest.mark.parametrize("kernel", ["asyncio", "trio"])
+def test_the_periodic_check_runs_on_the_clock(kernel: str) -> None:
+    """Every ``interval`` seconds of the (virtual) clock: 95 s of a 30 s interval is 3 checks."""
     db = SimQuestDB.from_migrations()
-    monitor, _ = await monitor_on(db)
-    async with anyio.create_task_group() as group:
-        await group.start(monitor.run)
-        await anyio.sleep(95)
-        group.cancel_scope.cancel()
-    assert monitor.checks == 3
+
+    async def main() -> int:
+        monitor, _ = await monitor_on(db)
+        async with anyio.create_task_group() as group:
+            await group.start(monitor.run)
+            await anyio.sleep(95)
+            group.cancel_scope.cancel()
+        return monitor.checks
+
+    result = sim.run(main, kernel=kernel)
+    assert result.error is None and result.value == 3
