@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sim.harness.observing import PublishObserver
 from sim.world.questdb import SimQuestDB
 from simwire.violation import Violation
 from system import topics
@@ -28,7 +29,7 @@ ENTRY_SIGNAL_TYPES = ("Z1",)
 """The signal type whose orders open or grow a position (``docs/architecture.md``)."""
 
 
-class StorageGateWatch:
+class StorageGateWatch(PublishObserver):
     """A bus observer: remembers suspended tables and every entry created while one was."""
 
     def __init__(self) -> None:
@@ -36,15 +37,6 @@ class StorageGateWatch:
         self.entries_while_suspended: list[tuple[str, str, str]] = []
         """(order_id, session_id, suspended tables) of each entry created while a table was suspended."""
 
-    def on_subscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_unsubscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_handler_error(self, subscription: Any, topic: str, payload: Mapping[str, Any],
-                         error: BaseException) -> None:
-        pass
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         if topic == topics.STORAGE_TABLE_SUSPENDED:

@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from sim.harness.observing import PublishObserver
 from sim.kernel.trace import Trace, TraceStep
 
 
@@ -42,21 +43,12 @@ def _trio_raw() -> list[Any] | None:
         return None
 
 
-class DataTimeline:
+class DataTimeline(PublishObserver):
     """A bus observer keeping ``(step index, data time)`` marks, one per change of data time."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[int, float]] = []
 
-    def on_subscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_unsubscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_handler_error(self, subscription: Any, topic: str, payload: Mapping[str, Any],
-                         error: BaseException) -> None:
-        pass
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         stamp = payload.get("timestamp") if isinstance(payload, Mapping) else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.harness.model.findings import Findings
+from sim.harness.observing import PublishObserver
 from system import topics
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<": operator.lt, "<=": operator.le,
@@ -36,7 +37,7 @@ class _Cycle:
     quiet_until: float = float("-inf")
 
 
-class StrategyReplay:
+class StrategyReplay(PublishObserver):
     """A bus observer: the signals each session's strategies should publish."""
 
     def __init__(self, strategies: Sequence[Any]) -> None:
@@ -48,14 +49,6 @@ class StrategyReplay:
         """Per (session, symbol): each strategy trading the symbol, with its cycle."""
         self.expected: dict[str, list[Expected]] = {}
 
-    def on_subscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_unsubscribe(self, subscription: Any) -> None:
-        pass
-
-    def on_handler_error(self, subscription: Any, topic: str, payload: Any, error: BaseException) -> None:
-        pass
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         if topic != topics.INDICATOR_UPDATED:
