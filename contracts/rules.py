@@ -316,6 +316,11 @@ RULES: tuple[Rule, ...] = (
          "a run: session A alone != session A run beside B"),
     Rule("oracle.session-not-stopped", E, _ORACLE, "A session did not end in STOPPED.",
          "A session stuck in RUNNING or FAILED leaks tasks and subscriptions.", "a run: final state FAILED"),
+    Rule("oracle.session-left-running", E, _ORACLE,
+         "A sessions row still says a session runs after the system stopped.",
+         "After a crash the restarted system must settle every session the dead process left open (resume or "
+         "close it); a row left RUNNING is a session nobody runs and every dashboard believes in.",
+         "a run with --faults crash: recovery skips the sessions table"),
     Rule("oracle.subscription-leak", E, _ORACLE, "Subscriptions are still live after the system stopped.",
          "A handler left subscribed keeps acting on later sessions' events and keeps its component alive.",
          "a run: stop() forgot to unsubscribe mark_to_market"),

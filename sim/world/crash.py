@@ -33,8 +33,15 @@ class KillSwitch:
     def __init__(self, incarnation: int) -> None:
         self.incarnation = incarnation
         self.killed = False
-        self.scope = anyio.CancelScope()
+        self._scope: anyio.CancelScope | None = None
         self._on_kill: list[Callable[[], None]] = []
+
+    @property
+    def scope(self) -> anyio.CancelScope:
+        """The incarnation's cancel scope (made on first use: that needs a running event loop)."""
+        if self._scope is None:
+            self._scope = anyio.CancelScope()
+        return self._scope
 
     def on_kill(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` at the kill (before any task of the incarnation runs again)."""
@@ -44,7 +51,8 @@ class KillSwitch:
         self.killed = True
         for callback in self._on_kill:
             callback()
-        self.scope.cancel()
+        if self._scope is not None:
+            self._scope.cancel()
 
     def check(self, what: str) -> None:
         if self.killed:

@@ -326,8 +326,11 @@ class SimQuestDB:
             error = caught
             raise
         finally:
+            # a statement cancelled in flight (its task was cancelled, or its process died) never
+            # reached the server: it is logged, and no observer judges it as a statement that ran
+            ran = not isinstance(error, anyio.get_cancelled_exc_class())
             for args in rows:
-                for observer in self._observers:
+                for observer in self._observers if ran else ():
                     observer.on_statement(query, args, error)
                 if self._log_statements:
                     self.statement_log.append(LoggedStatement(
