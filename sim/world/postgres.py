@@ -27,7 +27,8 @@ reader ``simwire check`` uses for this dialect), and each data statement runs ag
 tables as they stand at its line.  SQL outside this list is a ``QueryError`` naming the
 statement; known differences: constraints added by ``ALTER TABLE ... ADD CONSTRAINT`` are
 not enforced, ``UPDATE`` does not re-check constraints, ``col = NULL`` follows QuestDB (true
-for NULL), and a naive datetime for ``TIMESTAMPTZ`` is local time, as asyncpg takes it.
+for NULL), a naive datetime for ``TIMESTAMPTZ`` is local time, as asyncpg takes it, and ``now()`` is the
+virtual time from 2024-01-01T00:00:00Z (the virtualized ``datetime.now()``'s epoch).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from sqlglot import exp
 from contracts.migrations import Migrations, apply_in_order
 from contracts.postgres_migrations import apply_postgres
 from contracts.schema import MigrationError, Schema
+from sim.kernel.virtual_stdlib import EPOCH
 from sim.world.questdb.database import ServerVersion, SimQuestDB
 from sim.world.questdb.dialect import parse, position_of
 from sim.world.questdb.expressions import ExpressionCompiler, Layout, Params, plan_access
@@ -152,8 +154,7 @@ class _RuleReader:
     def default(self, column: str, node: exp.Expression) -> Callable[[], Any]:
         if isinstance(node, exp.CurrentTimestamp) or (isinstance(node, exp.Anonymous)
                                                       and node.name.lower() in ("now", "transaction_timestamp")):
-            # the kernel virtualizes datetime.now inside a simulated run: virtual time
-            return lambda: datetime.now(UTC)
+            return self.db.now
         try:
             value = ExpressionCompiler(node.sql(), Layout("", (), ()), Params()).value(node)
             constant = value((), ())
@@ -223,7 +224,7 @@ def compile_postgres(query: str, db: SimPostgres) -> PostgresInsert | UpdatePlan
         if isinstance(node, exp.Update) and node.args.get("returning") is not None:
             raise _unsupported(query, "UPDATE ... RETURNING")
         return compile_node(query, node, db)
-    raise _unsupported(query, node.key.upper())
+    raise _unsupported(query, (query.split() or ["an empty"])[0].upper())
 
 
 def _unsupported(query: str, what: str) -> QueryError:
@@ -301,6 +302,9 @@ class SimPostgres(SimQuestDB):
     compile_plan = staticmethod(compile_postgres)
 
     def __init__(self, schema: Schema | None = None, **options: Any) -> None:
+        """As :class:`SimQuestDB`; the server's wall clock (``now()``) is the virtual time from
+        the virtualized stdlib's epoch, so ``DEFAULT now()`` agrees with the app's own
+        ``datetime.now()`` inside a simulated run."""
         self.rules: dict[str, TableRules] = {}
         self._sequences: dict[tuple[str, str], itertools.count[int]] = {}
         super().__init__(schema if schema is not None else Schema(dialect="postgres"), **options)
@@ -327,6 +331,10 @@ class SimPostgres(SimQuestDB):
 
     def get_server_version(self) -> ServerVersion:
         return SERVER_VERSION
+
+    def now(self) -> datetime:
+        """``now()``/``CURRENT_TIMESTAMP``: the server's clock, on virtual time."""
+        return datetime.fromtimestamp(EPOCH + self._clock(), UTC)
 
     # --- rules ---------------------------------------------------------------------------------
 
