@@ -38,9 +38,9 @@ import anyio.lowlevel
 
 from contracts.config import MigrationsConfig, load_config
 from contracts.registry import Registry
+from sim.harness.foreign_bus import Subscription, SubscriptionTable
 from sim.harness.oracles import RunFacts, handler_errors
-from sim.harness.spec import ScenarioSpec, SpecError
-from sim.harness.targets import BaseTarget, Ports, SessionRecord
+from sim.harness.targets import BaseTarget, Ports, SessionRecord, finding
 from simwire.violation import Violation
 
 HERE = Path(__file__).resolve().parent
@@ -109,19 +109,6 @@ class SimSender:
 # --- the bus, observed ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """One handler on relay's bus, named for the registry (``component:role``)."""
-
-    topic: str
-    component: str
-    role: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.component}:{self.role}"
-
-
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -130,48 +117,36 @@ class ObservedBus:
 
     def __init__(self, bus: Any, registry: Registry) -> None:
         self.bus, self.registry = bus, registry
-        self._observers: list[Any] = []
-        self._live: dict[str, tuple[Subscription, ...]] = {}
+        self._table = SubscriptionTable()
         self._reported: list[BaseException] = []
         self._publish = bus.publish
         bus.publish = self.publish  # this instance only; relay's Bus class is untouched
 
     def add_observer(self, observer: Any) -> None:
-        self._observers.append(observer)
+        self._table.observers.append(observer)
 
     def subscriptions(self) -> tuple[Subscription, ...]:
         self.sync()
-        return tuple(s for subscriptions in self._live.values() for s in subscriptions)
+        return self._table.all()
 
     def reported(self, error: BaseException) -> bool:
         return any(error is seen for seen in self._reported)
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
         self.sync()
-        for observer in self._observers:
-            observer.on_publish(topic, payload, self._live.get(topic, ()))
+        for observer in self._table.observers:
+            observer.on_publish(topic, payload, self._table.live.get(topic, ()))
         await self._publish(topic, payload)
 
     def sync(self) -> None:
         """Guard every handler in the bus's table, and tell the observers of new subscriptions."""
         table: Mapping[str, list[Handler]] = self.bus._topics  # the bus has no other view
-        for topic in sorted(set(table) | set(self._live)):
-            handlers = table.get(topic, [])
+        for topic, handlers in table.items():
             handlers[:] = [h if hasattr(h, "__simwire_subscription__") else self._guard(topic, h) for h in handlers]
-            now = tuple(h.__simwire_subscription__ for h in handlers)  # type: ignore[attr-defined]
-            before = self._live.get(topic, ())
-            if now == before:
-                continue
-            self._live[topic] = now
-            for gone in [s for s in before if s not in now]:
-                for observer in self._observers:
-                    observer.on_unsubscribe(gone)
-            for new in [s for s in now if s not in before]:
-                for observer in self._observers:
-                    observer.on_subscribe(new)
+        self._table.update(table, lambda topic, guarded: guarded.__simwire_subscription__)
 
     def _guard(self, topic: str, handler: Handler) -> Handler:
-        subscription = self._subscription(topic, handler)
+        subscription = Subscription.of(topic, handler, self.registry)
 
         async def guarded(payload: dict[str, Any]) -> None:
             try:
@@ -179,19 +154,12 @@ class ObservedBus:
             except Exception as error:
                 if not self.reported(error):
                     self._reported.append(error)
-                    for observer in self._observers:
+                    for observer in self._table.observers:
                         observer.on_handler_error(subscription, topic, payload, error)
                 raise
 
         guarded.__simwire_subscription__ = subscription  # type: ignore[attr-defined]
         return guarded
-
-    def _subscription(self, topic: str, handler: Handler) -> Subscription:
-        owner = getattr(handler, "__self__", None)
-        component = type(owner).__name__ if owner is not None else getattr(handler, "__qualname__", repr(handler))
-        declared = self.registry.topics.get(topic)
-        roles = [c.role for c in declared.consumers if c.component == component] if declared else []
-        return Subscription(topic, component, roles[0] if roles else getattr(handler, "__name__", "handler"))
 
 
 # --- the session ------------------------------------------------------------------------------
@@ -254,6 +222,8 @@ class RelayTarget(BaseTarget):
     name = "relay"
     modes = REGISTRY.modes  # ("live",)
     tables = ("messages", "deliveries")
+    kernels = ("asyncio",)  # relay calls asyncio.sleep
+    simulated_only = "its sender and feed are simulated"
 
     def migrations(self) -> MigrationsConfig:  # type: ignore[override]  # carries the postgres dialect
         """relay's own ``[tool.simwire.migrations]``: its directory, in the ``postgres`` dialect."""
@@ -263,14 +233,6 @@ class RelayTarget(BaseTarget):
 
     def registry(self) -> Registry:
         return REGISTRY
-
-    def check(self, spec: ScenarioSpec, *, simulated: bool) -> None:
-        super().check(spec, simulated=simulated)
-        if not simulated:
-            raise SpecError("target 'relay' runs in the simulated world only (its sender and feed are simulated)")
-        if spec.kernel != "asyncio":
-            raise SpecError(f"target 'relay' is an asyncio app (asyncio.sleep): use --kernel asyncio, "
-                            f"not {spec.kernel!r}")
 
     async def build(self, ports: Ports) -> RelaySystem:
         return RelaySystem(ports)
@@ -290,17 +252,13 @@ class RelayTarget(BaseTarget):
         return found
 
 
-def _violation(rule: str, message: str, record: SessionRecord, expected: str, seen: str) -> Violation:
-    return Violation(rule, message, location=record.location, expected=expected, seen=seen)
-
-
 def intake_oracles(record: SessionRecord) -> list[Violation]:
     """Every webhook is accepted (a failure not already reported as a handler's error is named
     here) and announced once, with what it carried."""
     found: list[Violation] = []
     own = [f for f in record.facts.get("failures", []) if not f.get("handler")]
     if own:
-        found.append(_violation("oracle.webhook-failed", f"{len(own)} webhooks failed in relay's intake",
+        found.append(finding("oracle.webhook-failed", f"{len(own)} webhooks failed in relay's intake",
                                 record, "every webhook accepted", f"webhook {own[0]['webhook']}: {own[0]['error']}"))
     received = {event.get("message_id"): event for event in record.recorder.of("message.received")}
     wrong = []
@@ -315,7 +273,7 @@ def intake_oracles(record: SessionRecord) -> list[Violation]:
             wrong.append(f"webhook {webhook['number']}: announced {event.get('source')!r} {event.get('text')!r} "
                          f"{event.get('tags')!r}")
     if wrong:
-        found.append(_violation("oracle.intake", f"{len(wrong)} accepted webhooks not announced as received",
+        found.append(finding("oracle.intake", f"{len(wrong)} accepted webhooks not announced as received",
                                 record, "one message.received per webhook, with its source, text and tags",
                                 wrong[0]))
     return found
@@ -331,7 +289,7 @@ def archive_oracles(record: SessionRecord) -> list[Violation]:
     stored = Counter(row.get("message_id") for row in rows)
     lost = [str(e.get("message_id")) for e in events if stored[e.get("message_id")] != 1]
     if lost or len(rows) != len(events):
-        found.append(_violation("oracle.not-persisted", f"{len(lost)} of {len(events)} received messages are not "
+        found.append(finding("oracle.not-persisted", f"{len(lost)} of {len(events)} received messages are not "
                                 f"archived exactly once (messages rows: {len(rows)})", record,
                                 "one messages row per message.received", ", ".join(lost[:3])))
     wrong = []
@@ -347,18 +305,25 @@ def archive_oracles(record: SessionRecord) -> list[Violation]:
         if row.get("source") != webhook["source"] or parsed != webhook["body"]:
             wrong.append(f"{row.get('message_id')}: {row.get('source')!r} {body!r}")
     if wrong:
-        found.append(_violation("oracle.archive-mismatch", f"{len(wrong)} archived messages differ from their "
+        found.append(finding("oracle.archive-mismatch", f"{len(wrong)} archived messages differ from their "
                                 "webhook", record, "source and body as received", wrong[0]))
-    routed = Counter((e.get("message_id"), e.get("channel")) for e in record.recorder.of("message.routed"))
-    archived = Counter((row.get("message_id"), row.get("channel")) for row in record.tables.get("deliveries", []))
-    if routed != archived:
-        missing = sorted(f"{m} -> {c}" for (m, c) in (routed - archived))
-        extra = sorted(f"{m} -> {c}" for (m, c) in (archived - routed))
-        found.append(_violation("oracle.not-persisted", f"{sum(routed.values())} deliveries routed, "
-                                f"{sum(archived.values())} archived ({len(missing)} missing, {len(extra)} unannounced)",
-                                record, "one deliveries row per message.routed",
-                                ", ".join((missing or extra)[:3])))
+    routed = Counter(f"{e.get('message_id')} -> {e.get('channel')}" for e in record.recorder.of("message.routed"))
+    archived = Counter(f"{row.get('message_id')} -> {row.get('channel')}"
+                       for row in record.tables.get("deliveries", []))
+    found += _one_each("oracle.not-persisted", routed, archived, record, "archived",
+                       "one deliveries row per message.routed")
     return found
+
+
+def _one_each(rule: str, due: Counter[str], done: Counter[str], record: SessionRecord, verb: str,
+              expected: str) -> list[Violation]:
+    """Each routed delivery done once (archived, sent): the missing ones, or those done unasked."""
+    if due == done:
+        return []
+    missing, extra = sorted((due - done).elements()), sorted((done - due).elements())
+    return [finding(rule, f"{sum(due.values())} deliveries routed, {sum(done.values())} {verb} "
+                       f"({len(missing)} missing, {len(extra)} not routed)", record, expected,
+                       ", ".join((missing or extra)[:3]))]
 
 
 def routing_oracles(record: SessionRecord) -> list[Violation]:
@@ -378,20 +343,13 @@ def routing_oracles(record: SessionRecord) -> list[Violation]:
         if seen != expected:
             wrong.append(f"{event.get('message_id')} tags {event.get('tags')}: routed to {seen}, expected {expected}")
     if wrong:
-        found.append(_violation("oracle.routing", f"{len(wrong)} messages routed to the wrong channels", record,
+        found.append(finding("oracle.routing", f"{len(wrong)} messages routed to the wrong channels", record,
                                 "the channels of the message's tags, each once", wrong[0]))
-    expected_sends: Counter[tuple[Any, str]] = Counter()
-    for event in record.recorder.of("message.routed"):
-        prefix = "[!] " if event.get("priority") == "high" else ""
-        expected_sends[(event.get("channel"), prefix + str(event.get("text")))] += 1
-    sent = Counter(tuple(item) for item in record.facts.get("sent", []))
-    if sent != expected_sends:
-        missing = sorted(f"{c}: {t}" for (c, t) in (expected_sends - sent))
-        extra = sorted(f"{c}: {t}" for (c, t) in (sent - expected_sends))
-        found.append(_violation("oracle.not-sent", f"{sum(expected_sends.values())} deliveries routed, "
-                                f"{sum(sent.values())} sent ({len(missing)} not sent, {len(extra)} not routed)",
-                                record, "one send per message.routed, on its channel with its text",
-                                ", ".join((missing or extra)[:3])))
+    due = Counter(f"{e.get('channel')}: {'[!] ' if e.get('priority') == 'high' else ''}{e.get('text')}"
+                  for e in record.recorder.of("message.routed"))
+    sent = Counter(f"{channel}: {text}" for channel, text in record.facts.get("sent", []))
+    found += _one_each("oracle.not-sent", due, sent, record, "sent",
+                       "one send per message.routed, on its channel with its text")
     return found
 
 

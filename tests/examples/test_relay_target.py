@@ -43,7 +43,7 @@ def test_the_target_refuses_what_it_cannot_run(capsys: pytest.CaptureFixture[str
     assert simwire(["run", "--target", RELAY, "--hours", "0.01"]) == 2  # backtest: relay is live-only
     assert "runs mode(s) live" in capsys.readouterr().err
     assert simwire(["run", "--target", RELAY, "--mode", "live", "--kernel", "trio", "--hours", "0.01"]) == 2
-    assert "use --kernel asyncio" in capsys.readouterr().err
+    assert "runs under --kernel asyncio only, not 'trio'" in capsys.readouterr().err
 
 
 def _fixed_copy(tmp_path: Path) -> dict[str, str]:
