@@ -65,7 +65,7 @@ TIMESTAMP = _number("timestamp")
 ORDER_ID = _text("order_id")
 POSITION_ID = _text("position_id")
 ORDER_SIDE = _text("side", "BUY", "SELL")
-SESSION_STATES = ("IDLE", "STARTING", "RUNNING", "STOPPING", "STOPPED", "FAILED")
+SESSION_STATES = ("IDLE", "STARTING", "RUNNING", "STOPPING", "STOPPED", "FAILED", "RECOVERING", "INTERRUPTED")
 
 TOPICS = (
     Topic(
@@ -206,9 +206,11 @@ POSITION_STATES = StateMachine(
     topic_states={"position_opened": "OPEN", "position_updated": "OPEN", "position_closed": "CLOSED"})
 SESSION_STATES_MACHINE = StateMachine(
     "new_state", initial=(), start="IDLE", previous_field="old_state",
-    transitions={"IDLE": ("STARTING", "STOPPED"), "STARTING": ("RUNNING", "FAILED"),
-                 "RUNNING": ("STOPPING", "FAILED"), "STOPPING": ("STOPPED", "FAILED"),
-                 "STOPPED": (), "FAILED": ()})
+    transitions={"IDLE": ("STARTING", "STOPPED", "RECOVERING", "INTERRUPTED"),
+                 "STARTING": ("RUNNING", "FAILED", "RECOVERING", "INTERRUPTED"),
+                 "RUNNING": ("STOPPING", "FAILED", "RECOVERING", "INTERRUPTED"),
+                 "STOPPING": ("STOPPED", "FAILED", "RECOVERING", "INTERRUPTED"),
+                 "RECOVERING": ("STARTING", "FAILED"), "STOPPED": (), "FAILED": (), "INTERRUPTED": ()})
 
 ENTITIES = (
     Entity("order", ("session_id", "order_id"),

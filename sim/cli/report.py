@@ -62,6 +62,8 @@ def print_scenario(result: Any, *, verdict: bool = True) -> None:
                                    f" ({summary['ticks'] / max(summary['wall_seconds'], 1e-9):,.0f} ticks/s)"),
         ("trace hash", result.trace_hash),
     ]
+    if summary.get("crashes"):  # a run with process faults: each crash, then a recovering restart
+        rows.insert(-2, ("crashes / restarts", f"{summary['crashes']} / {summary['crashes']}"))
     console.print(aligned(rows), markup=False)
     _print_verdict(result, verdict=verdict)
 
@@ -83,5 +85,7 @@ def _print_generic(result: Any, *, verdict: bool = True) -> None:
         ("virtual / wall seconds", f"{summary.get('virtual_seconds', 0):.1f} / {summary.get('wall_seconds', 0):.2f}"),
         ("trace hash", result.trace_hash),
     ]
+    if summary.get("crashes"):  # a run with process faults: each crash, then a recovering restart
+        rows.insert(-2, ("crashes / restarts", f"{summary['crashes']} / {summary['crashes']}"))
     console.print(aligned(rows), markup=False)
     _print_verdict(result, verdict=verdict)

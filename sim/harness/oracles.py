@@ -309,21 +309,27 @@ def _trading_shape(facts: RunFacts, session_id: str) -> dict[str, Any]:
 def accounting_balances(facts: RunFacts) -> list[Violation]:
     """oracle.accounting: balance = initial + realized PnL - fees, and both sums match the events."""
     found = []
+    restarted = bool(facts.extra.get("crashes"))
     for session in facts.sessions:
         acct = session.account
         fills = facts.recorder.of(topics.ORDER_FILLED, session.session_id)
         closes = facts.recorder.of(topics.POSITION_CLOSED, session.session_id)
-        checks = (
+        checks = [
             ("balance", acct.get("balance"),
              acct.get("initial_balance", 0.0) + acct.get("realized_pnl", 0.0) - acct.get("fees", 0.0)),
-            ("fees", acct.get("fees"), sum(f.get("commission", 0.0) for f in fills)),
-            ("realized_pnl", acct.get("realized_pnl"), sum(c.get("realized_pnl", 0.0) for c in closes)),
             ("fees in orders table", sum((r.get("commission") or 0.0) for r in
                                          _rows(facts, "orders", session.session_id)), acct.get("fees")),
-        )
+        ]
+        if restarted:  # the book came back from the tables: only the tables hold its whole life
+            checks.append(("realized_pnl in positions table", sum(
+                (r.get("realized_pnl") or 0.0) for r in _rows(facts, "positions", session.session_id)),
+                acct.get("realized_pnl")))
+        else:
+            checks += [("fees", acct.get("fees"), sum(f.get("commission", 0.0) for f in fills)),
+                       ("realized_pnl", acct.get("realized_pnl"), sum(c.get("realized_pnl", 0.0) for c in closes))]
         wrong = [f"{name}: {got!r} != {want!r}" for name, got, want in checks
                  if got is None or want is None or not _close(got, want)]
-        wrong += _position_pnl_errors(facts, session.session_id)
+        wrong += (_row_pnl_errors if restarted else _position_pnl_errors)(facts, session.session_id)
         if wrong:
             found.append(Violation(
                 "oracle.accounting",
@@ -362,6 +368,22 @@ def _position_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
     return wrong
 
 
+def _row_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
+    """Each CLOSED position row's realized PnL from the row itself: (exit - entry) x qty, negated
+    for SHORT (after a restart, where the events of the process that opened it are gone)."""
+    wrong = []
+    for row in _rows(facts, "positions", session_id):
+        if row.get("status") != "CLOSED":
+            continue
+        sign = -1.0 if row.get("side") == "SHORT" else 1.0
+        move = (row.get("current_price") or 0.0) - (row.get("entry_price") or 0.0)
+        want = sign * move * (row.get("quantity") or 0.0)
+        if not _close(row.get("realized_pnl"), want):
+            wrong.append(f"position {row.get('position_id')} ({row.get('side')}) realized_pnl "
+                         f"{row.get('realized_pnl')!r} != (exit - entry) x qty = {want!r}")
+    return wrong
+
+
 def terminal_state(facts: RunFacts) -> list[Violation]:
     """oracle.session-not-stopped: every session ended in STOPPED."""
     return [
@@ -373,6 +395,22 @@ def terminal_state(facts: RunFacts) -> list[Violation]:
         )
         for s in facts.sessions if s.state != "STOPPED"
     ]
+
+
+FINISHED_STATES = ("STOPPED", "FAILED", "INTERRUPTED")
+
+
+def sessions_finished(session_rows: Iterable[Mapping[str, Any]], *, location: str = "") -> list[Violation]:
+    """oracle.session-left-running: once the system stopped, no ``sessions`` row says a session
+    still runs (after a crash: the recovery settled every session the dead process left open)."""
+    open_rows = [f"{row.get('session_id')}: {row.get('status')}" for row in session_rows
+                 if row.get("status") not in FINISHED_STATES]
+    if not open_rows:
+        return []
+    return [Violation(
+        "oracle.session-left-running", f"{len(open_rows)} sessions are recorded as unfinished after the run",
+        location=f"table sessions {location}", expected=f"status one of {', '.join(FINISHED_STATES)}",
+        seen=_sample(open_rows))]
 
 
 def no_subscription_left(facts: RunFacts) -> list[Violation]:

@@ -29,6 +29,11 @@ Sites and what their knobs mean:
   an order submission refused with an error code.  ``ack_loss_rate``: the exchange processes
   the request and the client times out (an order accepted, its acknowledgement lost).
   ``lag``: delayed fills, an accepted order fills no earlier than this many seconds later.
+* ``process`` — the system itself (``sim.world.crash``, ``sim.harness.crashes``).  ``crash_rate``:
+  probability per minute of market data that the whole process dies there — every task
+  stopped where it is, in-memory state gone, calls in flight lost — to be restarted
+  ``downtime`` later as a fresh system on the same database and exchange.  At most
+  ``MAX_CRASHES`` per run, none in the liveness phase's last stretch.
 * ``stream`` — the private push stream.  ``error_rate``: per pushed message, the connection
   drops there (that message and what follows until the client reconnects are lost);
   ``latency``: delivery delay of each message.
@@ -39,7 +44,8 @@ that a missing retry or a read-after-write assumption fails within a few hundred
 
 Presets (``FaultPlan.preset(name)``, ``simwire run --faults NAME``): ``none``, ``db-flaky``,
 ``db-lag``, ``exchange-flaky`` (every exchange and stream fault at once, a few per cent each,
-so a 30-minute live session meets each kind several times).
+so a 30-minute live session meets each kind several times), ``crash`` (the process dies about
+once every 12 minutes of market data and is back after 1 to 30 seconds).
 Custom plans: ``FaultPlan.from_spec("db_error_rate=0.05,db_latency_ms=1..20")``,
 optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``; every command that takes
 ``--faults`` accepts the same text, and the repro command of a run carries it.
@@ -47,6 +53,7 @@ optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``; every comman
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -64,6 +71,8 @@ _FIELDS: dict[str, tuple[str, float]] = {
     "reject_rate": ("reject_rate", 1.0),
     "rate_limit_rate": ("rate_limit_rate", 1.0),
     "suspend_rate": ("suspend_rate", 1.0),
+    "crash_rate": ("crash_rate", 1.0),
+    "downtime_ms": ("downtime", 0.001),
 }
 
 
@@ -86,8 +95,8 @@ class Span:
         return f"{low:g}ms" if low == high else f"{low:g}..{high:g}ms"
 
 
-_RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate", "suspend_rate")
-SITES = ("db", "exchange", "stream")
+_RATES = ("error_rate", "ack_loss_rate", "reject_rate", "rate_limit_rate", "suspend_rate", "crash_rate")
+SITES = ("db", "exchange", "stream", "process")
 """The places that draw faults; a plan naming any other site would inject nothing there."""
 
 
@@ -102,6 +111,8 @@ class SiteFaults:
     reject_rate: float = 0.0
     rate_limit_rate: float = 0.0
     suspend_rate: float = 0.0
+    crash_rate: float = 0.0
+    downtime: Span = Span()
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -138,8 +149,8 @@ class FaultPlan:
         parts = []
         for site, faults in self.sites.items():
             knobs = [f"{name}={getattr(faults, name):g}" for name in _RATES if getattr(faults, name)]
-            knobs += [f"{name}={span}" for name, span in (("latency", faults.latency), ("lag", faults.lag))
-                      if span.high]
+            knobs += [f"{name}={span}" for name, span in (("latency", faults.latency), ("lag", faults.lag),
+                                                          ("downtime", faults.downtime)) if span.high]
             parts.append(f"{site}: {' '.join(knobs) or 'none'}")
         return f"{self.name} ({'; '.join(parts)})" if parts else self.name
 
@@ -237,6 +248,17 @@ class FaultInjector:
     def lag(self) -> float:
         return self.faults.lag.draw(self._rng)
 
+    def until_crash(self) -> float | None:
+        """Seconds of market data until the process dies (exponential for ``crash_rate`` per
+        minute), or None without crash faults."""
+        rate = self.faults.crash_rate
+        if rate <= 0:
+            return None
+        return self._rng.expovariate(-math.log1p(-min(rate, 1 - 1e-12)) / 60.0)
+
+    def downtime(self) -> float:
+        return self.faults.downtime.draw(self._rng)
+
 
 PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
     "none": FaultPlan("none"),
@@ -248,4 +270,5 @@ PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
                                latency=Span(0.005, 0.150), lag=Span(0.0, 3.0)),
         "stream": SiteFaults(error_rate=0.01, latency=Span(0.0, 0.100)),
     }),
+    "crash": FaultPlan("crash", {"process": SiteFaults(crash_rate=0.08, downtime=Span(1.0, 30.0))}),
 })

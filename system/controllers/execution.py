@@ -45,14 +45,17 @@ DataSource = QuestDBHistoricalDataSource | LiveMarketDataSource
 
 
 class ExecutionController:
-    def __init__(self, container: Container, session_id: str, spec: SessionSpec) -> None:
+    def __init__(self, container: Container, session_id: str, spec: SessionSpec, *,
+                 state: ExecutionState = ExecutionState.IDLE) -> None:
         self._container = container
         self._bus = container.event_bus
         self._clock = container.clock
         self.session_id = session_id
         self.spec = spec
         self.mode = spec.mode
-        self.state = ExecutionState.IDLE
+        self.state = state
+        """IDLE when created; after a restart, the state its ``sessions`` row was left in."""
+        self._restore: tuple[list[Any], list[Any]] | None = None
         self.error: BaseException | None = None
         """Why the session FAILED (the root cause, unwrapped from exception groups)."""
         self.indicator_engine: Any = None
@@ -96,8 +99,20 @@ class ExecutionController:
                 task_status.started()
             self.finished.set()
 
+    async def after_crash(self, *, resume: bool, order_rows: list[Any] = (), position_rows: list[Any] = ()) -> None:
+        """A session a crash left unfinished: RECOVERING (its book is rebuilt from ``order_rows``
+        and ``position_rows`` when it starts again) or, not resumed, INTERRUPTED (terminal)."""
+        if resume:
+            self._restore = (list(order_rows), list(position_rows))
+            await self._transition_to(ExecutionState.RECOVERING)
+        else:
+            await self._transition_to(ExecutionState.INTERRUPTED)
+            self.finished.set()
+
     async def stop(self) -> None:
         """Ask the session to stop and wait until it is STOPPED or FAILED (idempotent)."""
+        if self.state.terminal:
+            return
         if self.state is ExecutionState.IDLE:
             await self._transition_to(ExecutionState.STOPPED)
             self.finished.set()
@@ -116,6 +131,10 @@ class ExecutionController:
         self.strategy_manager = container.create_strategy_manager(self.session_id)
         await self._start(self.strategy_manager)
         self.order_manager = self._create_order_manager()
+        if self._restore is not None:  # after a crash: the book as the tables remember it
+            restore, self._restore = self._restore, None
+            await self.order_manager.restore(*restore)
+            self.strategy_manager.resume(self.order_manager.holdings())
         await self._start(self.order_manager)
         if isinstance(self.order_manager, LiveOrderManager):  # its fills arrive through the sync service
             self.position_sync = container.create_position_sync_service(self.session_id, self.order_manager)

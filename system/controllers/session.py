@@ -7,6 +7,12 @@ validates, logs and publishes ``session.state_changed``)::
               |            |          |
               +------------+----------+-----> FAILED
     IDLE -> STOPPED   (stopped before it was ever started)
+
+After a crash (the process died, the ``sessions`` row still says IDLE, STARTING, RUNNING or
+STOPPING), :meth:`UnifiedTradingController.recover` decides per mode:
+
+    <row's state> -> RECOVERING -> STARTING -> ...   paper and live: resumed, book rebuilt from the tables
+    <row's state> -> INTERRUPTED                     backtest: closed (re-run it; history replays the same)
 """
 
 from __future__ import annotations
@@ -28,19 +34,28 @@ class ExecutionState(StrEnum):
     STOPPING = "STOPPING"
     STOPPED = "STOPPED"
     FAILED = "FAILED"
+    RECOVERING = "RECOVERING"
+    """Found unfinished after a restart; its book is rebuilt before it starts again."""
+    INTERRUPTED = "INTERRUPTED"
+    """A backtest cut by a crash: closed, not resumed."""
 
     @property
     def terminal(self) -> bool:
-        return self in (ExecutionState.STOPPED, ExecutionState.FAILED)
+        return self in TERMINAL_STATES
 
+
+TERMINAL_STATES = frozenset({ExecutionState.STOPPED, ExecutionState.FAILED, ExecutionState.INTERRUPTED})
+_AFTER_CRASH = (ExecutionState.RECOVERING, ExecutionState.INTERRUPTED)
 
 ALLOWED_TRANSITIONS: dict[ExecutionState, tuple[ExecutionState, ...]] = {
-    ExecutionState.IDLE: (ExecutionState.STARTING, ExecutionState.STOPPED),
-    ExecutionState.STARTING: (ExecutionState.RUNNING, ExecutionState.FAILED),
-    ExecutionState.RUNNING: (ExecutionState.STOPPING, ExecutionState.FAILED),
-    ExecutionState.STOPPING: (ExecutionState.STOPPED, ExecutionState.FAILED),
+    ExecutionState.IDLE: (ExecutionState.STARTING, ExecutionState.STOPPED, *_AFTER_CRASH),
+    ExecutionState.STARTING: (ExecutionState.RUNNING, ExecutionState.FAILED, *_AFTER_CRASH),
+    ExecutionState.RUNNING: (ExecutionState.STOPPING, ExecutionState.FAILED, *_AFTER_CRASH),
+    ExecutionState.STOPPING: (ExecutionState.STOPPED, ExecutionState.FAILED, *_AFTER_CRASH),
+    ExecutionState.RECOVERING: (ExecutionState.STARTING, ExecutionState.FAILED),
     ExecutionState.STOPPED: (),
     ExecutionState.FAILED: (),
+    ExecutionState.INTERRUPTED: (),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,6 +25,7 @@ from anyio.abc import TaskGroup
 from system.controllers.execution import ExecutionController
 from system.controllers.session import ExecutionState, SessionSpec
 from system.errors import SessionError
+from system.persistence import statements as sql
 
 if TYPE_CHECKING:
     from system.container import Container
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     from system.persistence.service import TradingPersistenceService
 
 log = logging.getLogger(__name__)
+
+RECOVERY_WAL_TIMEOUT = 60.0
+"""Seconds ``recover`` waits for the database to apply acknowledged writes before it reads them."""
 
 
 class UnifiedTradingController:
@@ -75,10 +80,12 @@ class UnifiedTradingController:
         finally:
             if self._storage_watch is not None:
                 self._storage_watch.cancel()
-            if self.storage_health is not None:
-                with anyio.CancelScope(shield=True):  # resume a late suspension before the record is left
-                    await self.storage_health.check(final=True)
-            await task_group.__aexit__(None, None, None)
+            try:
+                if self.storage_health is not None:
+                    with anyio.CancelScope(shield=True):  # resume a late suspension before the record is left
+                        await self.storage_health.check(final=True)
+            finally:  # whatever the check raised, the task group is left: its tasks end with it
+                await task_group.__aexit__(None, None, None)
             if self.storage_health is not None:
                 await self.storage_health.stop()
             if self.notifications is not None:
@@ -101,10 +108,49 @@ class UnifiedTradingController:
         log.info("session.created session_id=%s mode=%s symbols=%s", session_id, spec.mode, ",".join(spec.symbols))
         return session_id
 
+    async def recover(self, *, wal_timeout: float = RECOVERY_WAL_TIMEOUT) -> list[str]:
+        """After a restart: settle every session the last process left unfinished; returns the
+        ids of the sessions to start again (``start_session``), in the order they were created.
+
+        Which unfinished sessions, and what becomes of them, is read from the tables only (the
+        process that ran them is gone): a paper or live session is *resumed* — RECOVERING, its
+        order manager rebuilt from its ``orders`` and ``positions`` rows when it starts, its
+        working orders settled by the venue (live: the position sync asks the exchange by client
+        order id on start) — and runs on to its end; a backtest is *closed* INTERRUPTED, since
+        replaying history again from the start gives the same session.  It first waits for the
+        database to apply every acknowledged write, so the book is rebuilt from all of them."""
+        persistence = self._require_started("recover")
+        if self.storage_health is not None and not await self.storage_health.wait_applied(within=wal_timeout):
+            raise SessionError("-", f"recover: acknowledged writes not applied after {wal_timeout:g}s; "
+                                    "a book rebuilt now would miss them")
+        resumed = []
+        for row in await persistence.fetch(sql.SELECT_SESSIONS):
+            session_id = row["session_id"]
+            try:
+                state = ExecutionState(row["status"])
+            except ValueError:
+                log.error("session.unknown_state session_id=%s status=%r: left alone", session_id, row["status"])
+                continue
+            if state.terminal or session_id in self._sessions:
+                continue
+            spec = _spec_from_record(session_id, row["config"])
+            controller = ExecutionController(self._container, session_id, spec, state=state)
+            self._sessions[session_id] = controller
+            if spec.mode == "backtest":
+                await controller.after_crash(resume=False)
+            else:
+                await controller.after_crash(
+                    resume=True, order_rows=await persistence.fetch(sql.SELECT_SESSION_ORDERS, session_id),
+                    position_rows=await persistence.fetch(sql.SELECT_SESSION_POSITIONS, session_id))
+                resumed.append(session_id)
+            log.warning("session.recovered session_id=%s mode=%s was=%s now=%s", session_id, spec.mode,
+                        state.value, controller.state.value)
+        return resumed
+
     async def start_session(self, session_id: str) -> None:
         """Start the session and return once it is RUNNING; raise SessionError if start-up failed."""
         controller = self.session(session_id)
-        if controller.state is not ExecutionState.IDLE:
+        if controller.state not in (ExecutionState.IDLE, ExecutionState.RECOVERING):
             raise SessionError(session_id, f"cannot start a session in state {controller.state.value}")
         task_group = self._task_group
         if task_group is None:
@@ -155,3 +201,15 @@ class UnifiedTradingController:
         """What the session runs with, as JSON-able data for the ``sessions.config`` column."""
         record = {"spec": dataclasses.asdict(spec), "system": dataclasses.asdict(self._container.config)}
         return json.loads(json.dumps(record, default=str))
+
+
+def _spec_from_record(session_id: str, config: Any) -> SessionSpec:
+    """The SessionSpec a session was created with, from its ``sessions.config`` JSON."""
+    try:
+        spec = json.loads(config)["spec"]
+        return SessionSpec(mode=spec["mode"], symbols=tuple(spec["symbols"]),
+                           start=datetime.fromisoformat(spec["start"]), end=datetime.fromisoformat(spec["end"]),
+                           initial_balance=spec.get("initial_balance"))
+    except (TypeError, ValueError, KeyError) as error:
+        raise SessionError(session_id, f"recover: sessions.config is not a session record ({error!r}): "
+                                       f"{str(config)[:120]!r}") from error

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import anyio
 
 from system import topics
 from system.bus import EventBus, Subscription
+from system.orders import restore as restore_rows
 from system.orders.records import Event, Order, Position
 from system.ports import Clock, Ids, Random
 
@@ -162,6 +163,68 @@ class OrderManagerBase:
         """Every position in opening order, as ``positions`` rows; status OPEN or CLOSED."""
         async with self._lock:
             return [position.row() for position in self._positions.values()]
+
+    # -- after a restart -------------------------------------------------------------------
+
+    async def restore(self, order_rows: list[Mapping[str, Any]], position_rows: list[Mapping[str, Any]]) -> None:
+        """Rebuild the book from the session's own rows, before :meth:`start` (after a crash).
+
+        Orders are the truth: every FILLED order is settled again, in session sequence, by the
+        same code that settled it first, so positions, entry prices and realized PnL come out as
+        they were; a NEW order is working again (its fate is the venue's to tell).  Position
+        rows give the ids; a position whose row the crash cut off (never written, or still OPEN
+        after its closing fill was written) is published again, so the record catches up."""
+        if self._orders:
+            raise RuntimeError(f"{type(self).__name__}({self.session_id}): restore() on a book already in use")
+        rows_by_opening_order = restore_rows.opening_orders(position_rows)
+        rows_by_id = {row["position_id"]: row for row in position_rows}
+        for order in sorted(map(restore_rows.order_from_row, order_rows), key=lambda o: (o.sequence, o.order_id)):
+            self._orders[order.order_id] = order
+            self._order_sequence = max(self._order_sequence, order.sequence)
+            position = self._open.get(order.symbol, {}).get(order.strategy_id)
+            if position is not None and order.side == _closing_side(position):
+                order.closes = position
+            self._observe_price(order.symbol, order.price, order.timestamp)
+            if order.status == "NEW":
+                self._working[order.order_id] = order
+            elif order.status == "FILLED" and order.filled_price is not None:
+                self._fees += order.commission
+                if order.closes is not None:
+                    self._settle_close(order.closes, order.filled_price, order.timestamp)
+                else:
+                    row = rows_by_opening_order.get(order.order_id)
+                    self._settle_entry(order, order.filled_price, order.timestamp,
+                                       position_id=None if row is None else row["position_id"])
+        repairs: list[Event] = []
+        for position in self._positions.values():
+            row = rows_by_id.get(position.position_id)
+            if row is not None:
+                position.timestamp = restore_rows.position_timestamp(row)
+                if position.status == "OPEN":
+                    position.current_price = float(row["current_price"] or position.entry_price)
+                    position.unrealized_pnl = position.pnl_at(position.current_price)
+                if restore_rows.same_position(position, row):
+                    continue
+            else:
+                repairs.append(position.opened())
+            if position.status == "CLOSED":
+                repairs.append(position.closed(position.timestamp))
+            else:
+                repairs.append(position.updated(position.timestamp))
+        log.info("orders.restored component=%s session=%s orders=%d working=%d open=%d repairs=%d",
+                 type(self).__name__, self.session_id, len(self._orders), len(self._working),
+                 sum(len(by) for by in self._open.values()), len(repairs))
+        await self._publish(repairs)
+
+    def holdings(self) -> list[tuple[str, str, float, float]]:
+        """``(strategy_id, symbol, entry_price, quantity)`` of each open position and each entry
+        still working: what the strategies hold or asked for (``StrategyManager.resume``)."""
+        held = {(p.strategy_id, p.symbol): (p.entry_price, p.quantity)
+                for by_strategy in self._open.values() for p in by_strategy.values()}
+        for order in self._working.values():
+            if order.closes is None:
+                held.setdefault((order.strategy_id, order.symbol), (order.price, order.quantity))
+        return [(strategy_id, symbol, price, quantity) for (strategy_id, symbol), (price, quantity) in held.items()]
 
     # -- storage health --------------------------------------------------------------------
 
@@ -337,7 +400,8 @@ class OrderManagerBase:
             events.append(self._settle_entry(order, price, timestamp))
         return events
 
-    def _settle_entry(self, order: Order, price: float, timestamp: float) -> Event:
+    def _settle_entry(self, order: Order, price: float, timestamp: float, *,
+                      position_id: str | None = None) -> Event:
         position = self._open.get(order.symbol, {}).get(order.strategy_id)
         if position is not None:  # same side: add, at the average entry price
             total = position.quantity + order.quantity
@@ -347,7 +411,8 @@ class OrderManagerBase:
             position.unrealized_pnl = position.pnl_at(price)
             return position.updated(timestamp)
         position = Position(
-            position_id=self._ids.new_id("pos"), session_id=self.session_id, strategy_id=order.strategy_id,
+            position_id=position_id or self._ids.new_id("pos"), session_id=self.session_id,
+            strategy_id=order.strategy_id,
             symbol=order.symbol, side="LONG" if order.side == "BUY" else "SHORT", quantity=order.quantity,
             entry_price=price, timestamp=timestamp, current_price=price, last_reported=timestamp,
             stop_loss=order.metadata.get("stop_loss"), take_profit=order.metadata.get("take_profit"),

@@ -90,6 +90,17 @@ class LiveOrderManager(OrderManagerBase):
         self._live: dict[str, _LiveOrder] = {}  # by external oid
         self._to_submit: list[_LiveOrder] = []
 
+    async def restore(self, order_rows: list[Any], position_rows: list[Any]) -> None:
+        """The base's rebuilt book, plus what only live needs: each working order's client id
+        (its submission is over: the position sync asks the exchange what became of it) and
+        the contract of every symbol with an order or a position."""
+        await super().restore(order_rows, position_rows)
+        for order in self._working.values():
+            oid = order.metadata.get("external_oid") or external_oid(self.session_id, order.signal_id)
+            self._live[oid] = _LiveOrder(order, oid, float(order.metadata.get("vol", 0.0)), in_flight=False)
+        for symbol in sorted({order.symbol for order in self._orders.values()}):
+            self._specs[symbol] = await self._with_retry(lambda symbol=symbol: self._exchange.contract_detail(symbol))
+
     async def start(self) -> None:
         if self._subscriptions:
             return

@@ -132,10 +132,45 @@ class StorageHealthMonitor:
                 await self._bus.publish(topics.STORAGE_TABLE_RESUMED, {
                     "table": table, "timestamp": self._clock.now().timestamp()})
 
+    async def wait_applied(self, *, within: float, poll: float = 0.1) -> bool:
+        """Wait until every acknowledged write to the record tables is applied (visible), resuming
+        a suspended table on the way; True once they are, False after ``within`` seconds (of the Clock).
+
+        Recovery reads the record back after a restart: an acknowledged row still in the WAL is
+        durable but invisible, and a book rebuilt without it would repeat or lose its order."""
+        waited = 0.0
+        while True:
+            rows = await self._read_wal()
+            if not self._supported:  # no wal_tables(): every acknowledged write is visible at once
+                return True
+            behind = ["unreadable"] if rows is None else [  # None: this read failed, the next may not
+                row["name"] for row in rows if row["name"] in RECORD_TABLES
+                and (row["suspended"] or int(row["writerTxn"]) < int(row["sequencerTxn"]))]
+            if not behind:
+                return True
+            if waited >= within:
+                log.error("storage.not_applied tables=%s after %.1fs", ",".join(behind), waited)
+                return False
+            if any(row["suspended"] for row in rows or () if row["name"] in behind):
+                await self.check(final=True)
+            await self._clock.sleep(poll)
+            waited += poll
+
     async def _read_suspended(self) -> dict[str, tuple[str, int, int]] | None:
+        rows = await self._read_wal()
+        if rows is None:
+            return None
+        return {row["name"]: (str(row["errorMessage"] or "suspended"), int(row["writerTxn"]),
+                              int(row["sequencerTxn"]))
+                for row in rows if row["suspended"]}
+
+    async def _read_wal(self) -> list[Any] | None:
+        """``wal_tables()``'s rows, or None where there is none (or it cannot be read now)."""
+        if not self._supported:
+            return None
         try:
             async with self._database.acquire() as connection:
-                rows: list[Any] = await connection.fetch(sql.SELECT_WAL_STATE)
+                return list(await connection.fetch(sql.SELECT_WAL_STATE))
         except QueryError as error:
             self._supported = False
             log.info("storage.health disabled: the database has no wal_tables() (%s)", error)
@@ -143,9 +178,6 @@ class StorageHealthMonitor:
         except DatabaseError as error:  # a health check must never take the system down
             log.warning("storage.health check failed: %s", error)
             return None
-        return {row["name"]: (str(row["errorMessage"] or "suspended"), int(row["writerTxn"]),
-                              int(row["sequencerTxn"]))
-                for row in rows if row["suspended"]}
 
     async def _resume(self, table: str) -> None:
         """One constant statement per table (a table name cannot be a bind parameter)."""

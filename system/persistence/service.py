@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "TradingPersistenceService"
 ROLE = "persistence"
-TERMINAL_SESSION_STATES = ("STOPPED", "FAILED")
+TERMINAL_SESSION_STATES = ("STOPPED", "FAILED", "INTERRUPTED")
 
 Args = tuple[Any, ...]
 
@@ -87,6 +87,18 @@ class TradingPersistenceService:
         args = (session_id, mode, status, ",".join(symbols), aware_to_db_timestamp(started_at), None,
                 initial_balance, _json(config))
         await self._write("create_session", "sessions", session_id, sql.INSERT_SESSION, lambda: args)
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        """Read the record back (recovery after a restart), retrying transient failures as writes do."""
+        rows: list[Any] = []
+
+        async def read() -> None:
+            nonlocal rows
+            async with self._database.acquire() as connection:
+                rows = list(await connection.fetch(query, *args))
+
+        await retry_transient(read, policy=self._config.retry, clock=self._clock, what=f"read {query[:40]}")
+        return rows
 
     # -- handlers ------------------------------------------------------------------------------
 

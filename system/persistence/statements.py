@@ -82,3 +82,17 @@ RESUME_SESSIONS_WAL = "ALTER TABLE sessions RESUME WAL"
 RESUME_STRATEGY_SIGNALS_WAL = "ALTER TABLE strategy_signals RESUME WAL"
 RESUME_ORDERS_WAL = "ALTER TABLE orders RESUME WAL"
 RESUME_POSITIONS_WAL = "ALTER TABLE positions RESUME WAL"
+
+# --- recovery after a restart (UnifiedTradingController.recover) -------------------------------
+
+SELECT_SESSIONS = "SELECT session_id, mode, status, started_at, config FROM sessions ORDER BY started_at"
+
+SELECT_SESSION_ORDERS = (
+    "SELECT order_id, signal_id, strategy_id, symbol, session_id, side, order_type, timestamp, quantity, price,"
+    " filled_quantity, filled_price, status, commission, metadata FROM orders WHERE session_id = $1"
+)
+
+SELECT_SESSION_POSITIONS = (
+    "SELECT position_id, strategy_id, symbol, session_id, timestamp, side, quantity, entry_price, current_price,"
+    " unrealized_pnl, realized_pnl, stop_loss, take_profit, status, metadata FROM positions WHERE session_id = $1"
+)

@@ -125,6 +125,16 @@ class StrategyManager:
             await self._bus.unsubscribe(subscription)
             log.info("strategy.stopped session=%s signals=%s", self.session_id, dict(self.signal_counts))
 
+    def resume(self, holdings: Iterable[tuple[str, str, float, float]]) -> None:
+        """After a restart, before the first update: each ``(strategy_id, symbol, entry_price,
+        quantity)`` the order manager's rebuilt book holds (open, or an entry still working) is
+        IN_POSITION again, so the strategy watches its exit instead of entering a second time.
+        The Z1 price is not kept; the position's entry price stands in for it."""
+        for strategy_id, symbol, entry_price, quantity in holdings:
+            for strategy, track in self._tracks.get(symbol, ()):
+                if strategy.strategy_id == strategy_id:
+                    track.phase, track.entry_price, track.quantity = Phase.IN_POSITION, entry_price, quantity
+
     def phase(self, strategy_id: str, symbol: str) -> Phase:
         """Where ``strategy_id`` stands on ``symbol`` (for tests and diagnostics)."""
         for strategy, track in self._tracks.get(symbol, ()):
