@@ -15,7 +15,7 @@ from contracts.config import MigrationsConfig, load_config
 from sim.harness.spec import ScenarioSpec
 from sim.harness.worlds import SimulatedWorld
 from sim.world.postgres import ConstraintViolation, SimPostgres
-from sim.world.questdb import SimQuestDB
+from sim.world.questdb import SimQuestDB, statement_counts
 from system.ports import DatabaseError, DataError, QueryError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +115,24 @@ def test_delete_where_counts_rows_and_cascades_along_references():
         return pruned, left, cascaded, after
 
     assert run(main) == ("DELETE 1", [("m1", "pager"), ("m2", "ops")], "DELETE 1", [("m2", "ops")])
+
+
+def test_statements_are_logged_observed_and_counted_as_on_the_simulated_questdb():
+    async def main():
+        db = await relay_db()
+        seen = []
+
+        class Observer:
+            def on_statement(self, query, args, error):
+                seen.append((query.split()[0], error is None))
+
+        db.add_observer(Observer())
+        async with db.acquire() as conn:
+            await conn.execute(SAVE_MESSAGE, "m1", "s", "{}", T0)
+            await conn.execute("DELETE FROM deliveries WHERE delivered_at < $1", T0)
+        return seen, statement_counts(db.statement_log)
+
+    assert run(main) == ([("INSERT", True), ("DELETE", True)], {"DELETE deliveries": 1, "INSERT messages": 1})
 
 
 def test_a_reference_without_cascade_refuses_the_delete(tmp_path):
