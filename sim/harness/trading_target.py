@@ -287,7 +287,9 @@ class TradingSystem:
         bus.add_observer(self.recorder)
         start = self.ticks[0].timestamp.timestamp() if self.spec.mode == "backtest" or not self.ticks \
             else self.ports.clock.now().timestamp()
-        trigger = CrashTrigger(switch, self.crash_schedule.next_crash(after=start, window_end=self._crash_window_end()))
+        schedule = self.crash_schedule
+        trigger = CrashTrigger(switch, schedule.next_crash(after=start, window_end=self._crash_window_end()),
+                               then=schedule.publishes_after(), work=_trading_work)
         bus.add_observer(trigger)
         switch.on_kill(lambda: self.bus.detach(bus))
         switch.on_kill(_pause_gc)
@@ -461,6 +463,13 @@ class ObservedBus:
 
     def subscriptions(self) -> Any:
         return self._bus.subscriptions()
+
+
+def _trading_work(topic: str, payload: Any) -> bool:
+    """What a crash of the trading system should cut into: orders, fills, positions, and the
+    signals that make them (``sim.harness.crashes.CrashTrigger``)."""
+    return topic.startswith(("order_", "position")) or (
+        topic == "signal_generated" and payload.get("signal_type") in ("Z1", "ZE1", "E1"))
 
 
 def _crash_schedule(ports: Ports) -> CrashSchedule | None:

@@ -45,7 +45,8 @@ that a missing retry or a read-after-write assumption fails within a few hundred
 Presets (``FaultPlan.preset(name)``, ``simwire run --faults NAME``): ``none``, ``db-flaky``,
 ``db-lag``, ``exchange-flaky`` (every exchange and stream fault at once, a few per cent each,
 so a 30-minute live session meets each kind several times), ``crash`` (the process dies about
-once every 12 minutes of market data and is back after 1 to 30 seconds).
+once every 12 minutes of market data, anywhere in the work a tick sets off, and is back after 1
+to 30 seconds; statements and requests take a little time, so some are in flight when it dies).
 Custom plans: ``FaultPlan.from_spec("db_error_rate=0.05,db_latency_ms=1..20")``,
 optionally starting from a preset: ``"db-lag,db_error_rate=0.01"``; every command that takes
 ``--faults`` accepts the same text, and the repro command of a run carries it.
@@ -259,6 +260,10 @@ class FaultInjector:
     def downtime(self) -> float:
         return self.faults.downtime.draw(self._rng)
 
+    def pick(self, count: int) -> int:
+        """One of ``0 .. count - 1``, uniformly."""
+        return self._rng.randrange(count)
+
 
 PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
     "none": FaultPlan("none"),
@@ -270,5 +275,10 @@ PRESETS: Mapping[str, FaultPlan] = MappingProxyType({
                                latency=Span(0.005, 0.150), lag=Span(0.0, 3.0)),
         "stream": SiteFaults(error_rate=0.01, latency=Span(0.0, 0.100)),
     }),
-    "crash": FaultPlan("crash", {"process": SiteFaults(crash_rate=0.08, downtime=Span(1.0, 30.0))}),
+    "crash": FaultPlan("crash", {
+        "process": SiteFaults(crash_rate=0.08, downtime=Span(1.0, 30.0)),
+        # calls take time, so a crash finds some in flight: done or not, their replies are lost
+        "db": SiteFaults(latency=Span(0.0, 0.005)),
+        "exchange": SiteFaults(latency=Span(0.005, 0.100), lag=Span(0.0, 1.0)),
+    }),
 })
