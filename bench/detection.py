@@ -93,7 +93,7 @@ def policies_section(catalogue: mutants.Catalogue, *, trials: int, max_seeds: in
     for mutant in chosen:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            mutants.apply_mutant(mutant, ROOT, catalogue.code, workdir)
+            mutants.apply_mutant(mutant, ROOT, catalogue.code, workdir, catalogue.baseline)
             for policy in ("fifo", "random", "pct"):
                 runs = 1 if policy == "fifo" else trials
                 found = [seeds_to_detect(workdir, policy, 1000 * i, max_seeds, hours) for i in range(runs)]

@@ -29,7 +29,7 @@ def seeds_to_expose(mutant: mutants.Mutant, catalogue: mutants.Catalogue, root: 
                     cap: int, hours: float, swarm: bool) -> int | None:
     with tempfile.TemporaryDirectory(prefix="simwire-swarm-") as tmp:
         workdir = Path(tmp)
-        mutants.apply_mutant(mutant, root, catalogue.code, workdir)
+        mutants.apply_mutant(mutant, root, catalogue.code, workdir, catalogue.baseline)
         command = [sys.executable, "-m", "sim", "explore", "--mode", mode, "--start", str(start), "--seeds", str(cap),
                    "--hours", str(hours), "--first-failure", "--no-shrink", "--json", "--recheck-every", "0",
                    *(["--swarm"] if swarm else [])]

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.config import MigrationsConfig
 from contracts.postgres_migrations import apply_postgres
 from contracts.rules import rule, violation
-from contracts.schema import DATA_STATEMENTS, MigrationError, Schema, apply_each
+from contracts.schema import DATA_STATEMENTS, Applied, MigrationError, Schema, apply_each
 from contracts.sqlcheck import check_statement
 from simwire.violation import Severity, Violation
 
@@ -60,7 +61,18 @@ class MigrationFile:
     number: int | None
 
 
-def parse_migrations(paths: Path | str | Iterable[Path | str], *, dialect: str = "questdb",
+Migrations = Path | str | Iterable[Path | str] | MigrationsConfig
+"""Where migrations are: directories or ``.sql`` files, or a :class:`MigrationsConfig` (the
+``[tool.simwire.migrations]`` selection), which carries its own dialect, exclusions and order."""
+
+
+def dialect_of(migrations: Migrations | None) -> str:
+    """The SQL dialect ``migrations`` are written in: a :class:`MigrationsConfig` says; plain
+    paths are QuestDB's (this repository's own migrations)."""
+    return migrations.dialect if isinstance(migrations, MigrationsConfig) else "questdb"
+
+
+def parse_migrations(paths: Migrations, *, dialect: str = "questdb",
                      exclude: Sequence[str] = (), order: Sequence[str] = ()) -> tuple[Schema, list[Violation]]:
     """Replay the migrations under ``paths`` (directories or ``.sql`` files) into a schema.
 
@@ -70,12 +82,13 @@ def parse_migrations(paths: Path | str | Iterable[Path | str], *, dialect: str =
     file it is the whole order (names without numbers included).  Returns the schema as far as
     it could be built and every finding (``schema.*`` for the files and DDL, ``sql.*`` for data
     statements inside migrations, checked against the schema as it stood at that point).
+    A :class:`MigrationsConfig` as ``paths`` brings its own ``dialect``, ``exclude`` and ``order``.
     """
     schema, problems, found = _replay(paths, dialect=dialect, exclude=exclude, order=order)
     return schema, [_as_violation(problem) for problem in problems] + found
 
 
-def load_schema(paths: Path | str | Iterable[Path | str], *, dialect: str = "questdb",
+def load_schema(paths: Migrations, *, dialect: str = "questdb",
                 exclude: Sequence[str] = (), order: Sequence[str] = ()) -> Schema:
     """The schema of migrations that must apply cleanly; the first error raises MigrationError.
 
@@ -162,13 +175,39 @@ def _place(item: MigrationFile, position: dict[str, int]) -> int | None:
     return position.get(item.path.name)
 
 
-def _replay(paths: Path | str | Iterable[Path | str], *, dialect: str, exclude: Sequence[str],
-            order: Sequence[str]) -> tuple[Schema, list[MigrationError], list[Violation]]:
+def apply_in_order(migrations: Migrations, schema: Schema) -> Iterator[tuple[str, Applied]]:
+    """Apply ``migrations`` to ``schema`` statement by statement, yielding ``(file, applied)``
+    after each one, so a caller can run the data statements (a backfill ``INSERT ... SELECT``)
+    against its own database exactly where the server would.  Strict like :func:`load_schema`:
+    the first error raises :class:`MigrationError`; warnings do not."""
+    paths, dialect, exclude, order = _selection(migrations, schema.dialect, (), ())
+    schema.dialect = dialect
+    files, problems = migration_files(paths, exclude=exclude, order=order)
+    for problem in problems:
+        if _severity(problem) is Severity.ERROR:
+            raise problem
+    problems = []
+    for source, applied in _statements(files, schema, dialect, problems):
+        if applied.error is not None and _severity(applied.error) is Severity.ERROR:
+            raise applied.error
+        yield source, applied
+    for problem in problems:
+        if _severity(problem) is Severity.ERROR:
+            raise problem
+
+
+def _selection(migrations: Migrations, dialect: str, exclude: Sequence[str], order: Sequence[str]
+               ) -> tuple[Path | str | Iterable[Path | str], str, Sequence[str], Sequence[str]]:
+    if isinstance(migrations, MigrationsConfig):
+        return migrations.paths, migrations.dialect, migrations.exclude, migrations.order
     if dialect not in DIALECTS:
         raise ValueError(f"migrations dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
-    files, problems = migration_files(paths, exclude=exclude, order=order)
-    schema = Schema(dialect=dialect)
-    found: list[Violation] = []
+    return migrations, dialect, exclude, order
+
+
+def _statements(files: list[MigrationFile], schema: Schema, dialect: str,
+                problems: list[MigrationError]) -> Iterator[tuple[str, Applied]]:
+    """Each statement of ``files`` applied to ``schema``; unreadable and empty files noted in ``problems``."""
     apply = apply_each if dialect == "questdb" else apply_postgres
     for item in files:
         source = str(item.path)
@@ -183,10 +222,20 @@ def _replay(paths: Path | str | Iterable[Path | str], *, dialect: str, exclude: 
             statements += 1
             if applied.error is not None:
                 problems.append(applied.error)
-            elif applied.kind in DATA_STATEMENTS:
-                found += _check_data_statement(applied.text, schema, f"{source}:{applied.line}")
+            yield source, applied
         if statements == 0:
             problems.append(EmptyMigration(source, 0, "at least one statement", "an empty file (or comments only)"))
+
+
+def _replay(paths: Migrations, *, dialect: str, exclude: Sequence[str],
+            order: Sequence[str]) -> tuple[Schema, list[MigrationError], list[Violation]]:
+    paths, dialect, exclude, order = _selection(paths, dialect, exclude, order)
+    files, problems = migration_files(paths, exclude=exclude, order=order)
+    schema = Schema(dialect=dialect)
+    found: list[Violation] = []
+    for source, applied in _statements(files, schema, dialect, problems):
+        if applied.error is None and applied.kind in DATA_STATEMENTS:
+            found += _check_data_statement(applied.text, schema, f"{source}:{applied.line}")
     problems.sort(key=lambda problem: (_file_index(files, problem.file), problem.line))
     return schema, problems, found
 

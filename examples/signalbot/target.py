@@ -30,7 +30,6 @@ import random
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +37,9 @@ import anyio
 
 from contracts.migrations import migration_files
 from contracts.registry import Consumer, Registry
+from sim.harness.foreign_bus import Subscription, SubscriptionTable
 from sim.harness.oracles import RunFacts, handler_errors
-from sim.harness.spec import ScenarioSpec, SpecError
-from sim.harness.targets import BaseTarget, Ports, SessionRecord
+from sim.harness.targets import BaseTarget, Ports, SessionRecord, finding
 from sim.kernel.virtual_stdlib import EPOCH
 from simwire.violation import Violation
 
@@ -113,24 +112,6 @@ class SimExchange:
 # --- the bus, observed ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """One handler on signalbot's bus, named for the registry (``component:role``)."""
-
-    topic: str
-    component: str
-    role: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.component}:{self.role}"
-
-
-def _component(handler: Callable[..., Any]) -> str:
-    owner = getattr(handler, "__self__", None)
-    return type(owner).__name__ if owner is not None else getattr(handler, "__qualname__", repr(handler))
-
-
 class ObservedBus:
     """The driver's view of signalbot's ``EventBus`` (``add_observer``, ``subscriptions``).
 
@@ -141,9 +122,9 @@ class ObservedBus:
 
     def __init__(self, bus: Any, registry: Registry) -> None:
         self.bus, self.registry = bus, registry
-        self._observers: list[Any] = []
+        self._table = SubscriptionTable()
+        self._observers = self._table.observers
         self._recorders: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {}
-        self._live: dict[str, tuple[Subscription, ...]] = {}
         self._last_payload: dict[str, Mapping[str, Any]] = {}
 
     def add_observer(self, observer: Any) -> None:
@@ -151,7 +132,7 @@ class ObservedBus:
 
     def subscriptions(self) -> tuple[Subscription, ...]:
         self.sync()
-        return tuple(s for subscriptions in self._live.values() for s in subscriptions)
+        return self._table.all()
 
     async def attach(self) -> None:
         for topic in self.registry.topics:
@@ -169,23 +150,11 @@ class ObservedBus:
 
     def sync(self) -> None:
         """Tell the observers of every (un)subscription since the last look."""
-        handlers: Mapping[str, list[Any]] = self.bus._handlers  # read only: the bus has no other view
-        for topic in sorted(set(handlers) | set(self._live)):
-            now = tuple(self._subscription(topic, handler) for handler in handlers.get(topic, ()))
-            before = self._live.get(topic, ())
-            if now == before:
-                continue
-            self._live[topic] = now
-            for gone in [s for s in before if s not in now]:
-                for observer in self._observers:
-                    observer.on_unsubscribe(gone)
-            for new in [s for s in now if s not in before]:
-                for observer in self._observers:
-                    observer.on_subscribe(new)
+        self._table.update(self.bus._handlers, self._subscription)  # read only: the bus has no other view
 
     def handler_failed(self, topic: str, error: BaseException) -> None:
         # the bus's log does not say which handler failed: named when the topic has one app handler
-        app = [s for s in self._live.get(topic, ()) if s.component != RECORDER.component]
+        app = [s for s in self._table.live.get(topic, ()) if s.component != RECORDER.component]
         culprit = app[0] if len(app) == 1 else Subscription(topic, "signalbot", "handler")
         for observer in self._observers:
             observer.on_handler_error(culprit, topic, self._last_payload.get(topic, {}), error)
@@ -193,15 +162,12 @@ class ObservedBus:
     def _subscription(self, topic: str, handler: Any) -> Subscription:
         if any(handler is record for record in self._recorders.values()):
             return Subscription(topic, RECORDER.component, RECORDER.role)
-        component = _component(handler)
-        declared = self.registry.topics.get(topic)
-        roles = [c.role for c in declared.consumers if c.component == component] if declared else []
-        return Subscription(topic, component, roles[0] if roles else getattr(handler, "__name__", "handler"))
+        return Subscription.of(topic, handler, self.registry)
 
     def _on_publish(self, topic: str, payload: dict[str, Any]) -> None:
         self.sync()
         self._last_payload[topic] = payload
-        subscribers = self._live.get(topic, ())
+        subscribers = self._table.live.get(topic, ())
         for observer in self._observers:
             observer.on_publish(topic, payload, subscribers)
 
@@ -272,20 +238,14 @@ class SignalbotTarget(BaseTarget):
     name = "signalbot"
     modes = APP_REGISTRY.modes  # ("live",): a live-only bot
     tables = ("prices", "signals", "orders")
+    kernels = ("asyncio",)  # asyncio.gather, asyncio.sleep
+    simulated_only = "its exchange is simulated"
 
     def migrations(self) -> list[Path]:  # type: ignore[override]  # the selected files, not the directory
         return app_migrations()
 
     def registry(self) -> Registry:
         return REGISTRY
-
-    def check(self, spec: ScenarioSpec, *, simulated: bool) -> None:
-        super().check(spec, simulated=simulated)
-        if not simulated:
-            raise SpecError("target 'signalbot' runs in the simulated world only (its exchange is simulated)")
-        if spec.kernel != "asyncio":
-            raise SpecError(f"target 'signalbot' is an asyncio app (asyncio.gather, asyncio.sleep): "
-                            f"use --kernel asyncio, not {spec.kernel!r}")
 
     async def build(self, ports: Ports) -> SignalbotSystem:
         return SignalbotSystem(ports, REGISTRY)
@@ -303,10 +263,6 @@ class SignalbotTarget(BaseTarget):
         return found
 
 
-def _violation(rule: str, message: str, record: SessionRecord, expected: str, seen: str) -> Violation:
-    return Violation(rule, message, location=record.location, expected=expected, seen=seen)
-
-
 def feed_oracles(record: SessionRecord) -> list[Violation]:
     """What the feed publishes is what the exchange served, stamped with the poll's time, for
     every symbol, once per interval, for the whole session."""
@@ -322,7 +278,7 @@ def feed_oracles(record: SessionRecord) -> list[Violation]:
     for symbol, tickers in sorted(served.items()):
         events = published.get(symbol, [])
         if len(events) != len(tickers):
-            found.append(_violation("oracle.feed-price", f"{symbol}: {len(tickers)} tickers served, "
+            found.append(finding("oracle.feed-price", f"{symbol}: {len(tickers)} tickers served, "
                                     f"{len(events)} prices published", record, "one price per ticker polled",
                                     f"{len(events)} / {len(tickers)}"))
         for (last, at), event in zip(tickers, events, strict=False):
@@ -332,10 +288,10 @@ def feed_oracles(record: SessionRecord) -> list[Violation]:
             if not isinstance(stamp, int | float) or abs(stamp - (EPOCH + at)) > 1e-3:
                 wrong_time.append(f"{symbol} at t={at:g}: {stamp!r}, polled at {EPOCH + at:.3f}")
     if wrong_price:
-        found.append(_violation("oracle.feed-price", f"{len(wrong_price)} published prices are not the "
+        found.append(finding("oracle.feed-price", f"{len(wrong_price)} published prices are not the "
                                 "exchange's last price", record, "price == the ticker's last", wrong_price[0]))
     if wrong_time:
-        found.append(_violation("oracle.feed-timestamp", f"{len(wrong_time)} prices are not stamped with the "
+        found.append(finding("oracle.feed-timestamp", f"{len(wrong_time)} prices are not stamped with the "
                                 "time of their poll", record, "timestamp == time.time() at the poll (seconds)",
                                 wrong_time[0]))
     interval, seconds = facts.get("interval", 1.0), facts.get("seconds", 0.0)
@@ -344,7 +300,7 @@ def feed_oracles(record: SessionRecord) -> list[Violation]:
         times = [at for _, at in tickers]
         gaps = sorted({round(b - a, 6) for a, b in itertools.pairwise(times)} - {round(interval, 6)})
         if len(times) < due or gaps:
-            found.append(_violation("oracle.feed-cadence", f"{symbol}: polled {len(times)} times over "
+            found.append(finding("oracle.feed-cadence", f"{symbol}: polled {len(times)} times over "
                                     f"{seconds:g} s at interval {interval:g}" + (f", gaps {gaps[:3]}" if gaps else ""),
                                     record, f"at least {due} polls, {interval:g} s apart",
                                     f"{len(times)} polls"))
@@ -361,11 +317,11 @@ def order_oracles(record: SessionRecord) -> list[Violation]:
     rows = record.tables.get("orders", [])
     orphans = [str(o.get("order_id")) for o in [*announced, *rows] if o.get("signal_id") not in signals]
     if orphans:
-        found.append(_violation("oracle.order-without-signal", f"{len(orphans)} orders name no published signal",
+        found.append(finding("oracle.order-without-signal", f"{len(orphans)} orders name no published signal",
                                 record, "every order's signal_id is a published signal", ", ".join(orphans[:3])))
     placed = len(record.facts.get("exchange_orders", []))
     if placed != len(announced):
-        found.append(_violation("oracle.order-unannounced", f"{placed} orders placed on the exchange, "
+        found.append(finding("oracle.order-unannounced", f"{placed} orders placed on the exchange, "
                                 f"{len(announced)} order_created events", record,
                                 "one order_created per order placed", f"{len(announced)} / {placed}"))
     return found

@@ -90,6 +90,9 @@ class Catalogue:
     of the code is not where the project's configuration points, so the catalogue names it."""
     target: str | None = None
     """The ``--target`` of ``run``/``explore``/``snapshot`` probes that name none (``docs/targets.md``)."""
+    baseline: tuple[Change, ...] = ()
+    """Changes applied to every copy — the control and each mutant, before its own changes: the
+    code as the catalogue's mutants start from (e.g. an example with its planted defects fixed)."""
 
 
 @dataclass
@@ -136,6 +139,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
     callers = settings.get("callers", [])
     registry = settings.get("registry", "")
     target = settings.get("target")
+    baseline = _parse_changes(settings.get("baseline", []), f"{settings_file}: baseline")
     if not isinstance(code, str) or not isinstance(callers, list) or not all(isinstance(c, str) for c in callers):
         raise CatalogueError(f"{settings_file}: code must be a string and callers a list of strings")
     if not isinstance(registry, str):
@@ -151,7 +155,7 @@ def load_catalogue(directory: Path | str) -> Catalogue:
         if mutant.id in seen:
             raise CatalogueError(f"{mutant.source}: id {mutant.id!r} already used by {seen[mutant.id]}")
         seen[mutant.id] = mutant.source
-    return Catalogue(root, code, mutants, tuple(callers), registry, target)
+    return Catalogue(root, code, mutants, tuple(callers), registry, target, baseline)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -170,6 +174,23 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _parse_changes(raw_changes: Any, where: str) -> tuple[Change, ...]:
+    """``[[change]]`` (a mutant) or ``[[baseline]]`` (catalogue.toml) tables: file, find, replace, count."""
+    if not isinstance(raw_changes, list):
+        raise CatalogueError(f"{where}: must be a list of tables (file, find, replace)")
+    changes = []
+    for i, raw in enumerate(raw_changes):
+        at = f"{where}[{i}]"
+        if not isinstance(raw, dict):
+            raise CatalogueError(f"{at}: must be a table (file, find, replace)")
+        count = raw.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise CatalogueError(f"{at}: count must be a whole number >= 1")
+        changes.append(Change(_require(raw, "file", str, at), _require(raw, "find", str, at),
+                              _require(raw, "replace", str, at), count))
+    return tuple(changes)
+
+
 def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
     where = str(path)
     mutant_id = _require(data, "id", str, where)
@@ -177,14 +198,7 @@ def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
     expect = _require(data, "expect", list, where)
     if not expect or not all(isinstance(r, str) for r in expect):
         raise CatalogueError(f"{where}: expect must list at least one rule id")
-    changes = []
-    for i, raw in enumerate(_require(data, "change", list, where)):
-        at = f"{where}: change[{i}]"
-        count = raw.get("count", 1)
-        if not isinstance(count, int) or count < 1:
-            raise CatalogueError(f"{at}: count must be a whole number >= 1")
-        changes.append(Change(_require(raw, "file", str, at), _require(raw, "find", str, at),
-                              _require(raw, "replace", str, at), count))
+    changes = _parse_changes(_require(data, "change", list, where), f"{where}: change")
     probes = []
     for i, raw in enumerate(_require(data, "probe", list, where)):
         at = f"{where}: probe[{i}]"
@@ -217,21 +231,35 @@ def _parse_mutant(path: Path, data: dict[str, Any]) -> Mutant:
 # --- applying -----------------------------------------------------------------------------------
 
 
-def apply_mutant(mutant: Mutant, project_root: Path, code: str, workdir: Path) -> Path:
-    """Copy ``project_root/code`` into ``workdir`` and apply the mutant's changes there."""
+def apply_mutant(mutant: Mutant, project_root: Path, code: str, workdir: Path,
+                 baseline: Sequence[Change] = ()) -> Path:
+    """Copy ``project_root/code`` into ``workdir`` and apply the catalogue's ``baseline``, then the
+    mutant's changes there."""
+    target = copy_code(project_root, code, workdir, baseline)
+    apply_changes(mutant.changes, workdir)
+    return target
+
+
+def copy_code(project_root: Path, code: str, workdir: Path, baseline: Sequence[Change] = ()) -> Path:
+    """The copy every probe runs on: ``project_root/code`` in ``workdir``, the baseline applied."""
     target = workdir / code
     shutil.copytree(project_root / code, target, ignore=shutil.ignore_patterns("__pycache__"))
-    for change in mutant.changes:
+    apply_changes(baseline, workdir, what="baseline: ")
+    return target
+
+
+def apply_changes(changes: Sequence[Change], workdir: Path, *, what: str = "") -> None:
+    """Each change's ``find`` must occur exactly ``count`` times, or the copy is :class:`StaleMutant`."""
+    for change in changes:
         path = workdir / change.file
         if not path.is_file():
-            raise StaleMutant(f"{change.file} does not exist")
+            raise StaleMutant(f"{what}{change.file} does not exist")
         text = path.read_text(encoding="utf-8")
         found = text.count(change.find)
         if found != change.count:
-            raise StaleMutant(f"{change.file}: expected the text to change {change.count} time(s), found {found}: "
-                              f"{change.find.strip().splitlines()[0][:80]!r}")
+            raise StaleMutant(f"{what}{change.file}: expected the text to change {change.count} time(s), found "
+                              f"{found}: {change.find.strip().splitlines()[0][:80]!r}")
         path.write_text(text.replace(change.find, change.replace), encoding="utf-8")
-    return target
 
 
 # --- evaluating ---------------------------------------------------------------------------------
@@ -242,7 +270,7 @@ def evaluate(mutant: Mutant, catalogue: Catalogue, project_root: Path) -> Mutant
     with tempfile.TemporaryDirectory(prefix=f"simwire-{mutant.id}-") as tmp:
         workdir = Path(tmp)
         try:
-            code_dir = apply_mutant(mutant, project_root, catalogue.code, workdir)
+            code_dir = apply_mutant(mutant, project_root, catalogue.code, workdir, catalogue.baseline)
         except StaleMutant as error:
             return MutantResult(mutant.id, mutant.defect, False, [], None, time.perf_counter() - started,
                                 status="stale", detail=str(error), family=mutant.family)
@@ -409,8 +437,11 @@ def run_control(catalogue: Catalogue, project_root: Path, *, only: Sequence[str]
     control = Control({}, [])
     with tempfile.TemporaryDirectory(prefix="simwire-control-") as tmp:
         workdir = Path(tmp)
-        code_dir = workdir / catalogue.code
-        shutil.copytree(project_root / catalogue.code, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
+        try:
+            code_dir = copy_code(project_root, catalogue.code, workdir, catalogue.baseline)
+        except StaleMutant as error:
+            control.errors.append(str(error))
+            return control
         context = _ProbeContext(workdir, code_dir, _callers(catalogue, project_root), catalogue.root, project_root,
                                 catalogue.registry, catalogue.target)
         for key in sorted(probes):

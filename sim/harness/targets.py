@@ -173,8 +173,13 @@ class BaseTarget:
     name = "target"
     modes: tuple[str, ...] = MODES
     tables: tuple[str, ...] = ()
+    kernels: tuple[str, ...] = ()
+    """The kernels it runs under (empty: any); an app calling ``asyncio`` directly names ``("asyncio",)``."""
+    simulated_only = ""
+    """Why it runs in the simulated world only (e.g. its exchange is simulated); empty: a real server too."""
 
-    def migrations(self) -> Path | None:
+    def migrations(self) -> Path | Any | None:
+        """A directory (or files) of QuestDB migrations, or a ``MigrationsConfig`` naming its dialect."""
         return None
 
     def registry(self) -> Any | None:
@@ -183,6 +188,11 @@ class BaseTarget:
     def check(self, spec: ScenarioSpec, *, simulated: bool) -> None:
         if spec.mode not in self.modes:
             raise SpecError(f"target {self.name!r} runs mode(s) {', '.join(self.modes)}, not {spec.mode!r}")
+        if self.simulated_only and not simulated:
+            raise SpecError(f"target {self.name!r} runs in the simulated world only ({self.simulated_only})")
+        if self.kernels and spec.kernel not in self.kernels:
+            raise SpecError(f"target {self.name!r} runs under --kernel {' or '.join(self.kernels)} only, "
+                            f"not {spec.kernel!r}")
 
     async def build(self, ports: Ports) -> System:
         raise NotImplementedError(f"target {self.name!r} must define build(ports)")
@@ -193,6 +203,13 @@ class BaseTarget:
     def summary(self, record: SessionRecord) -> dict[str, Any]:
         return {"events": dict(sorted(record.recorder.counts.items())),
                 "rows": {name: len(rows) for name, rows in record.tables.items()}}
+
+
+def finding(rule: str, message: str, record: SessionRecord, expected: str, seen: str) -> Violation:
+    """A finding of a target's own oracle, located at the session (``record.location``)."""
+    from simwire.violation import Violation
+
+    return Violation(rule, message, location=record.location, expected=expected, seen=seen)
 
 
 def generic_oracles(record: SessionRecord) -> list[Violation]:

@@ -45,6 +45,7 @@ class SimulatedWorld:
     def __init__(self) -> None:
         self._violations: list[Violation] = []
         self._where = ""
+        self._ports: Ports | None = None
 
     async def ports(self, spec: ScenarioSpec) -> Ports:
         from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
@@ -52,11 +53,25 @@ class SimulatedWorld:
 
         self._where = f"(seed {spec.seed})"
         plan = spec.fault_plan()
-        return Ports(spec, clock=VirtualClock(DEFAULT_EPOCH), ids=SeededIds(),
-                     random=SeededRandom(spec.sub_seed("random")),
-                     database=SimQuestDB(faults=plan, seed=spec.seed), simulated=True, faults=plan)
+        self._ports = Ports(spec, clock=VirtualClock(DEFAULT_EPOCH), ids=SeededIds(),
+                            random=SeededRandom(spec.sub_seed("random")),
+                            database=SimQuestDB(faults=plan, seed=spec.seed), simulated=True, faults=plan)
+        return self._ports
 
-    async def migrate(self, db: Any, directory: Path) -> None:
+    async def migrate(self, db: Any, directory: Any) -> None:
+        """Apply the target's migrations.  Migrations in the ``postgres`` dialect (a
+        ``MigrationsConfig`` saying so, ``docs/targets.md``) get the simulated PostgreSQL instead
+        of the simulated QuestDB, with the same fault plan: the ports this world handed out
+        (which the driver reads its database from after migrating) now hold it."""
+        from contracts.migrations import dialect_of
+
+        if dialect_of(directory) == "postgres":
+            from sim.world.postgres import SimPostgres
+
+            ports = self._ports
+            if ports is None or ports.database is not db or db.schema.tables:
+                raise ValueError("postgres migrations need this world's own, empty database (from ports())")
+            db = ports.database = SimPostgres(faults=ports.faults, seed=ports.spec.seed)
         await db.apply_migrations(directory)
 
     async def settle(self, db: Any) -> None:

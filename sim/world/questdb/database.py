@@ -48,10 +48,9 @@ from sim.world.questdb.types import encode_args, encoder_for, passes_unchanged
 from system.ports import DatabaseError, DataError, QueryError, TransientDatabaseError
 
 DEFAULT_MIGRATIONS = Path(__file__).resolve().parents[3] / "system" / "migrations"
-_DDL_KEYWORDS = ("CREATE", "ALTER", "DROP")
 _KIND_AND_TABLE = re.compile(
-    r"\s*(?P<kind>INSERT|UPDATE|SELECT|ALTER|CREATE|DROP|SHOW)\b"
-    r"(?:\s+INTO|\s+TABLE)?\s*(?P<table>\w+(?=\s|\(|$))?(?:.*?\bFROM\s+(?P<source>\w+))?",
+    r"\s*(?P<kind>INSERT|UPDATE|DELETE|SELECT|ALTER|CREATE|DROP|SHOW)\b"
+    r"(?:\s+INTO|\s+TABLE|\s+FROM)?\s*(?P<table>\w+(?=\s|\(|$))?(?:.*?\bFROM\s+(?P<source>\w+))?",
     re.IGNORECASE | re.DOTALL)
 _WAL_CONTROL = re.compile(
     r"\s*ALTER\s+TABLE\s+(?P<table>\"[^\"]+\"|\w+)\s+(?P<verb>RESUME|SUSPEND)\s+WAL"
@@ -133,6 +132,11 @@ SERVER_VERSION = ServerVersion(11, 3, 0, "final", 0)
 
 class SimQuestDB:
     """The simulated server and its connection pool (``async with db.acquire() as conn``)."""
+
+    dialect = "questdb"
+    ddl_keywords: tuple[str, ...] = ("CREATE", "ALTER", "DROP")
+    compile_plan = staticmethod(compile_statement)
+    """SQL text -> plan; the simulated PostgreSQL (``sim.world.postgres``) reads its own dialect."""
 
     def __init__(self, schema: Schema | None = None, *, faults: FaultPlan | None = None, seed: int = 0,
                  clock: Callable[[], float] = anyio.current_time, log_statements: bool = True) -> None:
@@ -341,7 +345,7 @@ class SimQuestDB:
         control = _WAL_CONTROL.match(query)
         if control is not None:
             return self._wal_control(control["table"].strip('"'), control["verb"].upper(), control["txn"]), []
-        if _is_ddl(query):
+        if self._is_ddl(query):
             return self._ddl(query), []
         plan = self._plan(query)
         encoded = encode_args(plan.encoders, args)
@@ -358,7 +362,7 @@ class SimQuestDB:
             return f"UPDATE {self._write(plan.table, op, pending)}", []
         counts: list[int] = []
         self._write(plan.table, lambda store: counts.append(op(store)), pending)  # type: ignore[func-returns-value]
-        return f"UPDATE {counts[0] if counts else 0}", []
+        return f"{plan.tag} {counts[0] if counts else 0}", []
 
     def _execute_many(self, query: str, rows: list[tuple[Any, ...]],
                       pending: list[tuple[str, WriteOp]] | None) -> None:
@@ -462,11 +466,15 @@ class SimQuestDB:
         cached = self._plans.get(query)
         if cached is not None and cached[0] == self._version:
             return cached[1]
-        plan = compile_statement(query, self)
+        plan = self.compile_plan(query, self)
         self._plans[query] = (self._version, plan)
         return plan
 
     # --- DDL ----------------------------------------------------------------------------------
+
+    def _is_ddl(self, query: str) -> bool:
+        words = query.lstrip().split(None, 1)
+        return bool(words) and words[0].upper() in self.ddl_keywords
 
     def _ddl(self, query: str) -> str:
         try:
@@ -570,11 +578,6 @@ class SimTransaction:
             for name, op in pending:
                 self._connection._db.submit(name, op)
         return False
-
-
-def _is_ddl(query: str) -> bool:
-    words = query.lstrip().split(None, 1)
-    return bool(words) and words[0].upper() in _DDL_KEYWORDS
 
 
 def _layout_of(table: Table) -> tuple[Any, ...]:

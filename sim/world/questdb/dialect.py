@@ -43,9 +43,13 @@ def check_supported(query: str, words: list[Token]) -> None:
             raise _refused("invalid type: timestamptz", query, words[at + 1])
 
 
-def parse(query: str) -> exp.Expression:
-    """One statement, or QueryError naming where the parser gave up."""
-    check_supported(query, tokens(query))
+def parse(query: str, *, questdb: bool = True) -> exp.Expression:
+    """One statement, or QueryError naming where the parser gave up.  ``questdb=False`` reads
+    it as PostgreSQL (the simulated PostgreSQL, ``sim.world.postgres``): same grammar and
+    parameters, without QuestDB's refusals."""
+    words = tokens(query)
+    if questdb:
+        check_supported(query, words)
     try:
         statements = [s for s in sqlglot.parse(query, read=QuestDialect) if s is not None]
     except ParseError as error:

@@ -18,7 +18,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlglot import exp
 
@@ -137,16 +137,22 @@ class InsertPlan:
 
 @dataclass
 class UpdatePlan:
+    tag: ClassVar[str] = "UPDATE"
+    """The command tag's verb (``UPDATE n``); the simulated PostgreSQL's DELETE says ``DELETE n``."""
     table: str
     encoders: tuple[Encoder, ...]
     access: Access
     changes: list[tuple[int, Fn]]
 
-    def apply(self, store: TableStore, args: Sequence[Any]) -> int:
-        """Change every matching row; all new values are computed from the old row first."""
+    def matches(self, store: TableStore, args: Sequence[Any]) -> list[list[Any]]:
+        """The stored rows the WHERE clause selects."""
         run, start, stop = _candidates(store, self.access, args)
         residual = self.access.residual
-        matches = [row for row in run.rows[start:stop] if residual is None or residual(row, args)]
+        return [row for row in run.rows[start:stop] if residual is None or residual(row, args)]
+
+    def apply(self, store: TableStore, args: Sequence[Any]) -> int:
+        """Change every matching row; all new values are computed from the old row first."""
+        matches = self.matches(store, args)
         for row in matches:
             store.assign(row, {position: value(row, args) for position, value in self.changes})
         return len(matches)
@@ -275,7 +281,11 @@ def compile_statement(query: str, catalog: Catalog) -> InsertPlan | UpdatePlan |
     show = _SHOW_COLUMNS.match(query)
     if show:
         return _select(query, exp.select("*").from_(f"table_columns('{show.group(2)}')"), catalog)
-    node = parse(query)
+    return compile_node(query, parse(query), catalog)
+
+
+def compile_node(query: str, node: exp.Expression, catalog: Catalog) -> InsertPlan | UpdatePlan | SelectPlan:
+    """The plan of a parsed INSERT ... VALUES, UPDATE or SELECT (both dialects share these)."""
     if isinstance(node, exp.Insert):
         return _insert(query, node, catalog)
     if isinstance(node, exp.Update):

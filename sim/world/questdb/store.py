@@ -174,6 +174,16 @@ class TableStore:
             count += 1
         return count
 
+    def delete(self, row: list[Any]) -> None:
+        """Remove a stored row (by identity) and its index entries (the simulated PostgreSQL's
+        DELETE; QuestDB has none)."""
+        key = self._key(row)
+        self.all.remove(key, row)
+        for at, runs in self.by_symbol.items():
+            runs[row[at]].remove(key, row)
+        if self.dedup_positions and self.dedup.get(self._dedup_getter(row)) is row:
+            del self.dedup[self._dedup_getter(row)]
+
     def assign(self, row: list[Any], changes: dict[int, Any]) -> None:
         """Change columns of a stored row in place, keeping the indexes in step.
 

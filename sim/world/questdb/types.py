@@ -12,6 +12,7 @@ anything that has ``__int__``, so a float written to a LONG column is truncated 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -66,6 +67,46 @@ def _untyped(value: Any) -> Any:
     return value
 
 
+# PostgreSQL's own types (only a ``dialect = "postgres"`` schema has them: ``sim.world.postgres``).
+
+
+def _timestamptz(value: Any) -> datetime:
+    """asyncpg's ``timestamptz`` codec: an aware datetime is converted to UTC; a naive one is
+    taken as the process's local time (``astimezone``), as asyncpg does; a date is its local
+    midnight.  The server answers in UTC, so that is what is stored."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).astimezone(UTC)
+    raise TypeError(f"expected a datetime.date or datetime.datetime instance, got {type(value).__name__!r}")
+
+
+def _json(value: Any) -> str:
+    """asyncpg sends ``json`` as text (no codec configured: a dict is refused client-side);
+    the server refuses text that is not JSON."""
+    text = _text(value)
+    try:
+        json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"invalid input syntax for type json: {error}") from None
+    return text
+
+
+def _jsonb(value: Any) -> str:
+    """``jsonb`` is stored parsed and printed back the server's way: object keys shortest
+    first (then by bytes), the last of duplicate keys kept, ``", "`` and ``": "`` separators."""
+    return _jsonb_text(json.loads(_json(value)))
+
+
+def _jsonb_text(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return "{" + ", ".join(f"{json.dumps(key)}: {_jsonb_text(value[key])}" for key in keys) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_jsonb_text(item) for item in value) + "]"
+    return json.dumps(value)
+
+
 _ENCODERS: dict[str, Encoder] = {
     "TIMESTAMP": _timestamp,
     "TIMESTAMP_NS": _timestamp,
@@ -81,6 +122,9 @@ _ENCODERS: dict[str, Encoder] = {
     "VARCHAR": _text,
     "SYMBOL": _text,
     "CHAR": _text,
+    "TIMESTAMPTZ": _timestamptz,
+    "JSON": _json,
+    "JSONB": _jsonb,
 }
 
 
