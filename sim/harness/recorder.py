@@ -37,6 +37,15 @@ class EventRecorder:
         self.delivery_orders: DeliveryOrders | None = None
         self.data_timeline = DataTimeline()  # the data time of each kernel step (sim.harness.timeline)
 
+    def clear(self) -> None:
+        """Forget every event, keeping what is collected: the kernel may run the same driver's
+        ``main`` again (a replay that locates never-awaited coroutines), and a record of both
+        runs would count each event twice."""
+        collect_orders = self.delivery_orders is not None
+        self.__init__()  # type: ignore[misc]
+        if collect_orders:
+            self.delivery_orders = DeliveryOrders()
+
     # -- bus observer protocol --------------------------------------------------------------
 
     def on_subscribe(self, subscription: Any) -> None:

@@ -92,6 +92,7 @@ class SessionDriver:
 
     async def phase_setup(self) -> None:
         """Ports from the world, the target's schema applied, the system built and observed."""
+        self.recorder.clear()  # this driver's main may run twice (sim.kernel's unawaited replay)
         self.ports = ports = await self.world.ports(self.spec)
         migrations = self.target.migrations()
         if migrations is not None:
