@@ -68,6 +68,13 @@ class InvariantOracle:
         self._states: dict[tuple[str, tuple[object, ...]], str] = {}
         self._rows: dict[tuple[str, tuple[object, ...]], dict[str, Any]] = {}
         self._shapes: dict[str, _RowShape | None] = {}
+        self._restarted: set[tuple[str, tuple[object, ...]]] = set()
+
+    def on_restart(self) -> None:
+        """The process died and a new one took over: what the dead one published of an entity
+        may not have reached the record, so each entity's next event may make its last state
+        again, and may say (``previous_field``) it leaves the state the record kept."""
+        self._restarted = set(self._states)
 
     def watches(self, topic: str) -> bool:
         """Does an entity or invariant read ``topic``?  (The monitor skips the others.)"""
@@ -109,7 +116,13 @@ class InvariantOracle:
         previous = self._states.get((entity.name, key))
         self._states[(entity.name, key)] = new
         ident = _ident(entity, payload)
-        if states.previous_field and previous is not None:
+        if (entity.name, key) in self._restarted:
+            self._restarted.discard((entity.name, key))
+            if new == previous:
+                return []
+            claimed = payload.get(states.previous_field) if states.previous_field else None
+            previous = str(claimed) if claimed is not None else previous
+        elif states.previous_field and previous is not None:
             claimed = payload.get(states.previous_field)
             if claimed is not None and str(claimed) != previous:
                 return [(("contract.state-transition", entity.name, "previous", previous, str(claimed)),

@@ -207,6 +207,11 @@ class RuntimeMonitor:
         key = tuple((name, row[position]) for name, position in positions.items() if position < len(row))
         return table, key, self._where(check.label)
 
+    def on_restart(self) -> None:
+        """The system under test was restarted (a crash fault): see ``InvariantOracle.on_restart``."""
+        if self._invariants is not None:
+            self._invariants.on_restart()
+
     def silent_drops(self, recorded: Sequence[Any] = ()) -> list[Violation]:
         """``oracle.silent-drop``: writes whose last attempt failed, with no later success of the
         same write and no failure in ``recorded`` (the system's own records) naming the row."""

@@ -445,8 +445,11 @@ class ObservedBus:
         self._bus: Any = None
 
     def attach(self, bus: Any) -> None:
-        self._bus = bus
+        """Observe ``bus`` from now on; an observer with ``on_restart`` is told when it is not the first."""
+        restart, self._bus = self._bus is not None, bus
         for observer in self._observers:
+            if restart and hasattr(observer, "on_restart"):
+                observer.on_restart()
             bus.add_observer(observer)
 
     def detach(self, bus: Any) -> None:

@@ -177,3 +177,27 @@ def test_crash_faults_and_sequential_sessions_are_a_usage_error() -> None:
                            "crash"], capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert "--sequential" in done.stderr and "crash" in done.stderr
+
+
+def test_after_a_restart_an_entity_may_make_its_last_state_again_and_leave_the_state_the_record_kept() -> None:
+    from contracts.invariants import InvariantOracle
+    from contracts.registry.trading import REGISTRY
+
+    def rules(restart: bool) -> list[str]:
+        oracle = InvariantOracle(REGISTRY, None)
+        order = {"session_id": "s", "order_id": "o", "status": "FILLED"}
+        session = {"session_id": "s", "mode": "live", "timestamp": 1.0}
+        found = oracle.on_publish("order_created", {**order, "status": "NEW"})
+        found += oracle.on_publish("order_filled", order)
+        for old, new in (("IDLE", "STARTING"), ("STARTING", "RUNNING"), ("RUNNING", "STOPPING")):
+            found += oracle.on_publish("session.state_changed", {**session, "old_state": old, "new_state": new})
+        if restart:
+            oracle.on_restart()
+        found += oracle.on_publish("order_filled", order)  # its row's update died with the process
+        found += oracle.on_publish("session.state_changed", {**session, "old_state": "RUNNING",  # the row's state
+                                                             "new_state": "RECOVERING"})
+        found += oracle.on_publish("order_filled", order)  # but only once
+        return [key[0] for key, _ in found]
+
+    assert rules(restart=True) == ["contract.state-transition"]
+    assert rules(restart=False).count("contract.state-transition") == 3
