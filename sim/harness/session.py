@@ -93,8 +93,8 @@ class SessionDriver:
     async def phase_setup(self) -> None:
         """Ports from the world, the target's schema applied, the system built and observed."""
         self.recorder.clear()  # this driver's main may run twice (sim.kernel's unawaited replay)
-        self.ports = ports = await self.world.ports(self.spec)
         migrations = self.target.migrations()
+        self.ports = ports = await self.world.ports(self.spec, migrations)
         if migrations is not None:
             await self.world.migrate(ports.database, migrations)
         self.system = system = await self.target.build(ports)

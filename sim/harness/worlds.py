@@ -27,7 +27,7 @@ class World(Protocol):
 
     simulated: bool
 
-    async def ports(self, spec: ScenarioSpec) -> Ports: ...
+    async def ports(self, spec: ScenarioSpec, migrations: Any = None) -> Ports: ...
     async def migrate(self, db: Any, directory: Path) -> None: ...
     async def settle(self, db: Any) -> None: ...
     async def read_tables(self, db: Any, tables: tuple[str, ...],
@@ -45,33 +45,28 @@ class SimulatedWorld:
     def __init__(self) -> None:
         self._violations: list[Violation] = []
         self._where = ""
-        self._ports: Ports | None = None
 
-    async def ports(self, spec: ScenarioSpec) -> Ports:
+    async def ports(self, spec: ScenarioSpec, migrations: Any = None) -> Ports:
+        """The run's ports; its database speaks the dialect of the target's ``migrations``: the
+        simulated QuestDB, or the simulated PostgreSQL for migrations in the ``postgres``
+        dialect (a ``MigrationsConfig`` saying so, ``docs/targets.md``)."""
+        from contracts.migrations import dialect_of
         from sim.world.ports import DEFAULT_EPOCH, SeededIds, SeededRandom, VirtualClock
         from sim.world.questdb import SimQuestDB
 
         self._where = f"(seed {spec.seed})"
         plan = spec.fault_plan()
-        self._ports = Ports(spec, clock=VirtualClock(DEFAULT_EPOCH), ids=SeededIds(),
-                            random=SeededRandom(spec.sub_seed("random")),
-                            database=SimQuestDB(faults=plan, seed=spec.seed), simulated=True, faults=plan)
-        return self._ports
-
-    async def migrate(self, db: Any, directory: Any) -> None:
-        """Apply the target's migrations.  Migrations in the ``postgres`` dialect (a
-        ``MigrationsConfig`` saying so, ``docs/targets.md``) get the simulated PostgreSQL instead
-        of the simulated QuestDB, with the same fault plan: the ports this world handed out
-        (which the driver reads its database from after migrating) now hold it."""
-        from contracts.migrations import dialect_of
-
-        if dialect_of(directory) == "postgres":
+        database: Any
+        if migrations is not None and dialect_of(migrations) == "postgres":
             from sim.world.postgres import SimPostgres
 
-            ports = self._ports
-            if ports is None or ports.database is not db or db.schema.tables:
-                raise ValueError("postgres migrations need this world's own, empty database (from ports())")
-            db = ports.database = SimPostgres(faults=ports.faults, seed=ports.spec.seed)
+            database = SimPostgres(faults=plan, seed=spec.seed)
+        else:
+            database = SimQuestDB(faults=plan, seed=spec.seed)
+        return Ports(spec, clock=VirtualClock(DEFAULT_EPOCH), ids=SeededIds(),
+                     random=SeededRandom(spec.sub_seed("random")), database=database, simulated=True, faults=plan)
+
+    async def migrate(self, db: Any, directory: Any) -> None:
         await db.apply_migrations(directory)
 
     async def settle(self, db: Any) -> None:
@@ -120,7 +115,7 @@ class RealWorld:
         self._schema_findings: list[Violation] = []
         self._migrations: Path | None = None
 
-    async def ports(self, spec: ScenarioSpec) -> Ports:
+    async def ports(self, spec: ScenarioSpec, migrations: Any = None) -> Ports:
         from system.adapters import AsyncpgDatabase, StdRandom, SystemClock, UuidIds
 
         db = await AsyncpgDatabase.connect(self.settings)

@@ -187,8 +187,8 @@ def test_the_questdb_simulator_still_refuses_postgresql():
 def test_the_simulated_world_gives_a_postgres_target_the_simulated_postgresql():
     async def main():
         world = SimulatedWorld()
-        ports = await world.ports(ScenarioSpec(mode="live"))
-        questdb = ports.database
+        questdb = (await world.ports(ScenarioSpec(mode="live"))).database
+        ports = await world.ports(ScenarioSpec(mode="live"), RELAY)
         await world.migrate(ports.database, RELAY)
         return type(questdb).__name__, type(ports.database).__name__, sorted(ports.database.schema.tables)
 
