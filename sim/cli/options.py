@@ -121,8 +121,9 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
     parser.add_argument("--policy", choices=policies, default=default.policy,
                         help="scheduling policy (default: %(default)s)")
     parser.add_argument("--faults", type=fault_plan, default=default.faults, metavar="PLAN",
-                        help="fault plan: a preset (none, db-flaky, db-lag, exchange-flaky), or site_field=value "
-                             "pairs after an optional preset, e.g. 'db-lag,db_error_rate=0.02' (default: %(default)s)")
+                        help="fault plan: a preset (none, db-flaky, db-lag, exchange-flaky, crash), or "
+                             "site_field=value pairs after an optional preset, e.g. 'db-lag,db_error_rate=0.02' "
+                             "(default: %(default)s)")
     parser.add_argument("--symbols", type=symbols_list, default=DEFAULT_SYMBOLS, metavar="A,B",
                         help=f"symbols to trade (default: {','.join(DEFAULT_SYMBOLS)})")
     parser.add_argument("--hours", type=positive_float, default=default.hours,
@@ -137,6 +138,9 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, kernels: tuple[str,
                         help="with --sessions N: run the sessions one after the other instead of side by side")
     parser.add_argument("--pct-depth", type=positive_int, default=default.pct_depth,
                         help="PCT change points d (default: %(default)s)")
+    parser.add_argument("--perturb", type=non_negative_int, default=default.perturb, metavar="N",
+                        help="run neighbour N of the seed's schedule (5 %% of its scheduling draws replaced; "
+                             "explore --steer prints these in its repro lines; default: 0, none)")
     parser.add_argument("--no-monitor", dest="monitor", action="store_false",
                         help="turn the runtime contract monitor off (for measuring its cost)")
     parser.add_argument("--no-virtualize", dest="virtualize", action="store_false",
@@ -152,7 +156,7 @@ def spec_from_args(args: Any, **overrides: Any) -> ScenarioSpec:
         policy=args.policy, faults=args.faults, symbols=tuple(args.symbols), hours=args.hours,
         tick_seconds=args.tick_seconds, sessions=args.sessions, sequential=args.sequential,
         pct_depth=args.pct_depth, monitor=args.monitor, data_seed=args.data_seed,
-        virtualize=args.virtualize,
+        virtualize=args.virtualize, perturb=args.perturb,
     )
     values.update(overrides)
     spec = ScenarioSpec(**values)

@@ -220,6 +220,8 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
         driver.recorder.delivery_orders = DeliveryOrders()
     started = time.perf_counter()
     extra = {"coverage": True} if coverage and kernel_reports_coverage() else {}
+    if choices is None and schedule is None:
+        choices = spec.choices()
     result = sim.kernel.run(driver.main, seed=spec.scheduler_seed, policy=spec.policy, kernel=spec.kernel,
                             schedule=schedule, choices=choices, pct_depth=spec.pct_depth, trace=trace,
                             virtualize=spec.virtualize, **extra)

@@ -79,6 +79,10 @@ def _check_number(name: str, value: object, low: float, high: float) -> None:
         raise SpecError(f"{name} must be > {low:g} and <= {high:g}, got {value!r}")
 
 
+PERTURB_RATE = 0.05
+"""Share of a perturbed run's scheduling draws that deviate from its seed's (``ScenarioSpec.perturb``)."""
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     """Everything that determines a run.  Two equal specs give the same trace hash."""
@@ -100,6 +104,10 @@ class ScenarioSpec:
     """Seed of the market data; None means ``seed`` (so every older repro line keeps its data)."""
     target: str = DEFAULT_TARGET
     """``trading`` or a ``module:attr`` naming a :class:`sim.harness.targets.Target`."""
+    perturb: int = 0
+    """0, or which neighbour of the seed's schedule to run: the seed's scheduling draws, each
+    replaced with probability ``PERTURB_RATE`` by one of this perturbation's stream
+    (``sim.kernel.PerturbedChoices``; ``explore --steer`` runs them)."""
     virtualize: bool = True
     """Virtualize the stdlib's clocks, ``random``, ``uuid``, ``os.urandom`` and ``secrets`` inside
     the run (:mod:`sim.kernel.virtual_stdlib`); off, code without ports reads the real ones."""
@@ -115,6 +123,9 @@ class ScenarioSpec:
             raise SpecError(f"sessions must be >= 1, got {self.sessions}")
         _check_int("sessions", self.sessions, 1, MAX_SESSIONS)
         _check_int("pct_depth", self.pct_depth, 1, MAX_PCT_DEPTH)
+        _check_int("perturb", self.perturb, 0)
+        if self.perturb and self.policy == "fifo":
+            raise SpecError("perturb needs a policy that draws (random, shuffle, pct): fifo makes no choice to perturb")
         if not isinstance(self.sequential, bool) or not isinstance(self.monitor, bool):
             raise SpecError(f"sequential and monitor must be true or false, got {self.sequential!r}, {self.monitor!r}")
         if not isinstance(self.virtualize, bool):
@@ -191,7 +202,8 @@ class ScenarioSpec:
             parts += ["--target", self.target]
         parts += ["--mode", self.mode, "--seed", str(self.seed), "--kernel", self.kernel, "--policy", self.policy]
         flags = {"faults": "--faults", "hours": "--hours", "tick_seconds": "--tick-seconds",
-                 "sessions": "--sessions", "pct_depth": "--pct-depth", "data_seed": "--data-seed"}
+                 "sessions": "--sessions", "pct_depth": "--pct-depth", "data_seed": "--data-seed",
+                 "perturb": "--perturb"}
         for name, flag in flags.items():
             value = getattr(self, name)
             if value != getattr(default, name):
@@ -212,6 +224,8 @@ class ScenarioSpec:
                  f"policy={self.policy}"]
         if self.policy == "pct":
             knobs.append(f"pct_depth={self.pct_depth}")
+        if self.perturb:
+            knobs.append(f"perturb={self.perturb}")
         knobs += [f"faults={self.fault_plan().describe()}", f"symbols={','.join(self.symbols)}",
                   f"hours={self.hours:g}", f"tick_seconds={self.tick_seconds:g}", f"sessions={self.sessions}"
                   + (" sequential" if self.sequential else ""), f"data_seed={self.market_seed}",
@@ -223,7 +237,17 @@ class ScenarioSpec:
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["symbols"] = list(self.symbols)
+        if not self.perturb:  # files and results of unperturbed runs read as they always did
+            del data["perturb"]
         return data
+
+    def choices(self) -> Any:
+        """The kernel's choice source for this spec: None (the seed's own draws) unless perturbed."""
+        if not self.perturb:
+            return None
+        from sim.kernel import PerturbedChoices
+
+        return PerturbedChoices(self.scheduler_seed, self.perturb, PERTURB_RATE)
 
     @classmethod
     def from_json(cls, data: object, where: str) -> ScenarioSpec:

@@ -2,8 +2,9 @@
 
 Plain seeds sample interleavings blindly.  Steering spends half of the budget on *neighbours*
 of the runs that added coverage (:meth:`sim.harness.explore.Exploration.coverage`): the same
-seed, so the same market data and scheduling stream, with another fault mix and PCT depth
-drawn like ``--swarm`` draws them.  A run that reached new orderings of await sites is
+seed, so the same market data, with its schedule perturbed (the seed's scheduling draws, one in
+twenty drawn anew: ``--perturb``) or with another fault mix and PCT depth drawn like
+``--swarm`` draws them.  A run that reached new orderings of await sites is
 evidence that its region of the space is rich; its neighbours start from there.  So is a run
 that reached new bus delivery orders (:class:`sim.harness.recorder.DeliveryOrders`): either
 kind counts.
@@ -31,8 +32,14 @@ NEIGHBOURS = 2
 
 
 def neighbour(spec: ScenarioSpec, index: int) -> ScenarioSpec:
-    """``spec`` with the fault mix and PCT depth of another swarm draw (seed and data kept)."""
-    rng = random.Random(f"simwire-steer:{spec.seed}:{spec.kernel}:{spec.faults}:{spec.pct_depth}:{index}")
+    """A run near ``spec`` (seed and data kept).  Even ``index``: a neighbour of its *schedule* —
+    the same scheduling draws but about one in twenty, drawn anew (``ScenarioSpec.perturb``),
+    so the run takes the same path and branches off here and there.  Odd: the fault mix and PCT
+    depth of another swarm draw.  A policy without draws (fifo) only gets the second kind."""
+    rng = random.Random(f"simwire-steer:{spec.seed}:{spec.kernel}:{spec.faults}:{spec.pct_depth}:"
+                        f"{spec.perturb}:{index}")
+    if index % 2 == 0 and spec.policy != "fifo":
+        return dataclasses.replace(spec, perturb=1 + rng.randrange(2**31))
     drawn = swarm_spec(dataclasses.replace(spec, seed=rng.randrange(2**31)))
     return dataclasses.replace(spec, faults=drawn.faults, pct_depth=drawn.pct_depth)
 
@@ -70,6 +77,6 @@ def steered(specs: list[ScenarioSpec], *, runner: Runner, round_size: int, reche
         if round_result.interrupted:
             result.interrupted = round_result.interrupted
             break
-    result.outcomes.sort(key=lambda o: (o.spec.seed, o.spec.kernel, o.spec.faults, o.spec.pct_depth))
+    result.outcomes.sort(key=lambda o: (o.spec.seed, o.spec.kernel, o.spec.faults, o.spec.pct_depth, o.spec.perturb))
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sim.kernel.choices import (
     ChoiceSource,
     HypothesisChoices,
+    PerturbedChoices,
     RecordingChoices,
     ReplayChoices,
     SeededChoices,
@@ -260,6 +261,7 @@ __all__ = [
     "ChoiceSource",
     "Deadlock",
     "HypothesisChoices",
+    "PerturbedChoices",
     "ReplayChoices",
     "RunResult",
     "SeededChoices",

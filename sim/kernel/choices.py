@@ -39,6 +39,27 @@ class SeededChoices:
         return int(self._random() * n)
 
 
+class PerturbedChoices:
+    """The draws of :class:`SeededChoices` for ``seed``, each replaced, with probability ``rate``,
+    by a draw of the perturbation's own stream: a *neighbour* of that seed's schedule, which
+    makes the same decisions wherever it does not deviate (the base stream is consumed draw for
+    draw, so a deviation does not shift the draws after it).  Coverage-steered exploration
+    (``simwire explore --steer``) runs neighbours of the seeds that reached new interleavings."""
+
+    __slots__ = ("_base", "_deviate", "_rate")
+
+    def __init__(self, seed: int, perturbation: int, rate: float) -> None:
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"perturbation rate must be within (0, 1], got {rate!r}")
+        self._base = random.Random(seed).random
+        self._deviate = random.Random(f"simwire-perturb:{seed}:{perturbation}").random
+        self._rate = rate
+
+    def choose(self, n: int) -> int:
+        value = int(self._base() * n)
+        return int(self._deviate() * n) if self._deviate() < self._rate else value
+
+
 class ReplayChoices:
     """Replays a recorded list; once exhausted, every answer is 0 (fifo).
 

@@ -49,7 +49,7 @@ def test_pct_on_trio_follows_the_kernels_own_declaration(monkeypatch: pytest.Mon
 def test_repro_covers_every_field() -> None:
     spec = ScenarioSpec(mode="paper", seed=7, kernel="asyncio", policy="pct", faults="db-lag", symbols=("ETH_USDT",),
                         hours=0.75, tick_seconds=2.5, sessions=2, sequential=True, pct_depth=5, monitor=False,
-                        data_seed=11, target="trading", virtualize=False)
+                        data_seed=11, target="trading", virtualize=False, perturb=3)
     changed = {f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) != getattr(ScenarioSpec(), f.name)}
     assert changed == {f.name for f in dataclasses.fields(spec)} - {"kernel", "target"}
     argv = spec.repro().split()[1:]  # "simwire run ..." -> the run command's arguments
