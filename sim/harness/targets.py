@@ -177,6 +177,9 @@ class BaseTarget:
     """The kernels it runs under (empty: any); an app calling ``asyncio`` directly names ``("asyncio",)``."""
     simulated_only = ""
     """Why it runs in the simulated world only (e.g. its exchange is simulated); empty: a real server too."""
+    restarts = False
+    """Whether it can be killed and restarted (``--faults crash``, ``docs/crashes.md``): only the
+    trading target has the restart loop so far."""
 
     def migrations(self) -> Path | Any | None:
         """A directory (or files) of QuestDB migrations, or a ``MigrationsConfig`` naming its dialect."""
@@ -193,6 +196,9 @@ class BaseTarget:
         if self.kernels and spec.kernel not in self.kernels:
             raise SpecError(f"target {self.name!r} runs under --kernel {' or '.join(self.kernels)} only, "
                             f"not {spec.kernel!r}")
+        if not self.restarts and spec.fault_plan().site("process").crash_rate > 0:
+            raise SpecError(f"target {self.name!r} cannot be killed and restarted: drop the process faults "
+                            f"(--faults {spec.faults}); docs/crashes.md")
 
     async def build(self, ports: Ports) -> System:
         raise NotImplementedError(f"target {self.name!r} must define build(ports)")

@@ -44,6 +44,7 @@ class TradingTarget(BaseTarget):
     name = "trading"
     modes = MODES
     tables = TRADING_TABLES
+    restarts = True
 
     def migrations(self) -> Path:
         return migrations_dir()

@@ -201,3 +201,11 @@ def test_after_a_restart_an_entity_may_make_its_last_state_again_and_leave_the_s
 
     assert rules(restart=True) == ["contract.state-transition"]
     assert rules(restart=False).count("contract.state-transition") == 3
+
+
+def test_a_target_without_a_restart_loop_refuses_crash_faults_instead_of_ignoring_them() -> None:
+    done = subprocess.run([sys.executable, "-m", "sim", "run", "--target", "examples.tally.target:TARGET",
+                           "--symbols", "M1", "--hours", "0.1", "--faults", "crash"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "cannot be killed and restarted" in done.stderr
