@@ -188,13 +188,13 @@ class OrderManagerBase:
             if order.status == "NEW":
                 self._working[order.order_id] = order
             elif order.status == "FILLED" and order.filled_price is not None:
-                self._fees += order.commission
                 if order.closes is not None:
                     self._settle_close(order.closes, order.filled_price, order.timestamp)
                 else:
                     row = rows_by_opening_order.get(order.order_id)
                     self._settle_entry(order, order.filled_price, order.timestamp,
                                        position_id=None if row is None else row["position_id"])
+        self._fees = sum(order.commission for order in self._orders.values() if order.status == "FILLED")
         repairs: list[Event] = []
         for position in self._positions.values():
             row = rows_by_id.get(position.position_id)
