@@ -34,7 +34,9 @@ from anyio.abc import TaskStatus
 
 from system import topics
 from system.bus import EventBus, Payload, Subscription
+from system.config import RetryPolicy
 from system.persistence import statements as sql
+from system.persistence.retry import retry_transient
 from system.ports import Clock, Database, DatabaseError, QueryError
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 COMPONENT = "StorageHealthMonitor"
 ROLE = "storage_health"
 RECORD_TABLES = ("sessions", "strategy_signals", "orders", "positions")
+FINAL_RETRY = RetryPolicy(attempts=8, backoff=0.05, max_backoff=1.0)
+"""The last check (at stop) has no next one: a transient failure of its reads and resumes is
+tried again, as a write is, instead of leaving a table suspended for good."""
 """The tables of the trading record, which this monitor resumes; others are only announced."""
 
 
@@ -102,7 +107,7 @@ class StorageHealthMonitor:
             return
         async with self._lock:  # one check at a time: events are announced once per change
             self.checks += 1
-            suspended = await self._read_suspended()
+            suspended = await self._read_suspended(final=final)
             if suspended is None:
                 return
             for table, (error, writer_txn, sequencer_txn) in suspended.items():
@@ -119,8 +124,8 @@ class StorageHealthMonitor:
                 # may fail again.  Finally, keep resuming while the tables move; give up on a cause
                 # that outlasts STUCK_ROUNDS resumes in a row without a transaction applied.
                 for table in [name for name in still if name in RECORD_TABLES]:
-                    await self._resume(table)
-                after = await self._read_suspended()
+                    await self._resume(table, final=final)
+                after = await self._read_suspended(final=final)
                 if after is None:
                     return
                 moved = any(after.get(name, ("", txns[2], txns[2]))[1] > txns[1] for name, txns in still.items())
@@ -156,21 +161,28 @@ class StorageHealthMonitor:
             await self._clock.sleep(poll)
             waited += poll
 
-    async def _read_suspended(self) -> dict[str, tuple[str, int, int]] | None:
-        rows = await self._read_wal()
+    async def _read_suspended(self, *, final: bool = False) -> dict[str, tuple[str, int, int]] | None:
+        rows = await self._read_wal(final=final)
         if rows is None:
             return None
         return {row["name"]: (str(row["errorMessage"] or "suspended"), int(row["writerTxn"]),
                               int(row["sequencerTxn"]))
                 for row in rows if row["suspended"]}
 
-    async def _read_wal(self) -> list[Any] | None:
-        """``wal_tables()``'s rows, or None where there is none (or it cannot be read now)."""
+    async def _read_wal(self, *, final: bool = False) -> list[Any] | None:
+        """``wal_tables()``'s rows, or None where there is none (or it cannot be read now;
+        ``final``: not even after the retries of ``FINAL_RETRY``)."""
         if not self._supported:
             return None
-        try:
+
+        async def read() -> list[Any]:
             async with self._database.acquire() as connection:
                 return list(await connection.fetch(sql.SELECT_WAL_STATE))
+
+        try:
+            if final:
+                return await retry_transient(read, policy=FINAL_RETRY, clock=self._clock, what="wal_tables()")
+            return await read()
         except QueryError as error:
             self._supported = False
             log.info("storage.health disabled: the database has no wal_tables() (%s)", error)
@@ -179,9 +191,10 @@ class StorageHealthMonitor:
             log.warning("storage.health check failed: %s", error)
             return None
 
-    async def _resume(self, table: str) -> None:
+    async def _resume(self, table: str, *, final: bool = False) -> None:
         """One constant statement per table (a table name cannot be a bind parameter)."""
-        try:
+
+        async def resume() -> None:
             async with self._database.acquire() as connection:
                 match table:
                     case "sessions":
@@ -192,5 +205,11 @@ class StorageHealthMonitor:
                         await connection.execute(sql.RESUME_ORDERS_WAL)
                     case "positions":
                         await connection.execute(sql.RESUME_POSITIONS_WAL)
+
+        try:
+            if final:
+                await retry_transient(resume, policy=FINAL_RETRY, clock=self._clock, what=f"resume {table}")
+            else:
+                await resume()
         except DatabaseError as error:
             log.error("storage.resume_failed table=%s error=%s", table, error)
