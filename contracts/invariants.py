@@ -185,7 +185,8 @@ class InvariantOracle:
         if located is None or not located[1]:
             return None
         table, key_positions = located
-        invariants = self._on_table.get(table)
+        kind = plan.info.kind
+        invariants = tuple(i for i in self._on_table.get(table, ()) if not i.statements or kind in i.statements)
         if not invariants:
             return None
         written = tuple((b.column.name, b.index - 1) for b in sorted(plan.bindings.values(), key=lambda b: b.index)

@@ -87,6 +87,7 @@ def _oracle_lines(registry: Registry) -> list[str]:
     if registry.invariants:
         lines.append("invariants")
     for invariant in sorted(registry.invariants, key=lambda i: i.id):
-        on = [*invariant.topics, *(f"table {t}" for t in invariant.tables)]
+        written = f" ({'/'.join(invariant.statements)} only)" if invariant.statements else ""
+        on = [*invariant.topics, *(f"table {t}{written}" for t in invariant.tables)]
         lines.append(f"  {invariant.id} on {', '.join(on)}: {invariant.expected}")
     return lines

@@ -182,6 +182,10 @@ class Invariant:
     topics: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
     when: Callable[[View], bool] | None = field(default=None, compare=False)
+    statements: tuple[str, ...] = ()
+    """The kinds of statement (``INSERT``, ``UPDATE``) whose rows of ``tables`` are checked;
+    empty: every write.  A property that holds when a row is made and may then change with it
+    (brackets set at opening, an entry price an add moves) names ``("INSERT",)``."""
 
     def __post_init__(self) -> None:
         if not self.topics and not self.tables:

@@ -235,9 +235,10 @@ def _unrealized(v: View) -> bool:
 
 
 INVARIANTS = (
-    Invariant("position.brackets", "LONG: stop_loss < entry_price < take_profit; SHORT: the reverse "
-              "(a missing level is not checked)", ("side", "stop_loss", "entry_price", "take_profit"),
-              _brackets, topics=("position_opened",), tables=("positions",)),
+    Invariant("position.brackets", "at opening, LONG: stop_loss < entry_price < take_profit; SHORT: the "
+              "reverse (a missing level is not checked; an add moves the average entry, not the levels)",
+              ("side", "stop_loss", "entry_price", "take_profit"),
+              _brackets, topics=("position_opened",), tables=("positions",), statements=("INSERT",)),
     Invariant("position.unrealized-pnl", "unrealized_pnl = side x (current_price - entry_price) x quantity "
               "(LONG +1, SHORT -1; within 1e-6)", ("side", "quantity", "entry_price", "current_price",
                                                   "unrealized_pnl"),

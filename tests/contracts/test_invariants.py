@@ -142,3 +142,22 @@ def test_full_system_a_sign_error_in_short_unrealized_pnl_is_caught_as_it_happen
     monkeypatch.setattr(Position, "pnl_at", pnl_at)
     found = [v for v in run_scenario(spec).violations if v.rule == "contract.invariant"]
     assert [v.details["invariant"] for v in found] == ["position.unrealized-pnl"]
+
+
+def test_an_invariant_of_a_rows_making_is_not_judged_on_its_updates(tmp_path):
+    """``statements=("INSERT",)``: a property the row has when made (brackets at opening) and that
+    a later update may legitimately change (an add moves the average entry)."""
+    import dataclasses
+
+    from contracts.monitor import RuntimeMonitor
+
+    at_insert = tuple(dataclasses.replace(i, statements=("INSERT",)) if i.id == "cart.discount-within-total" else i
+                      for i in REGISTRY.invariants)
+    registry = dataclasses.replace(REGISTRY, invariants=at_insert)
+    mon = RuntimeMonitor(registry, schema(tmp_path), mode="run")
+    mon.on_statement(INSERT_CART, insert_args(opened()), None)
+    mon.on_statement(UPDATE_CART, (3.0, 4.0, "OPEN", "c1"), None)  # would break it: not judged
+    assert findings(mon, "contract.invariant") == []
+    mon.on_statement(INSERT_CART, insert_args(opened(cart_id="c2", discount=99.0)), None)
+    [finding] = findings(mon, "contract.invariant")
+    assert "cart_id=c2" in finding.message
