@@ -30,6 +30,8 @@ from sim.harness.explore import POLL_SECONDS, Job, Runner, SeedOutcome, ignore_s
 
 LOCAL = "local"
 INSTALL_HINT = "pip install 'simwire[cluster]'"
+MAX_CHUNK = 4
+CHUNKS_PER_THREAD = 4
 
 
 WORKER_CONFIG = {
@@ -116,7 +118,14 @@ def _children_ignore_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _result(future: Any) -> SeedOutcome:
+def chunk_size(runs: int, threads: int) -> int:
+    """Runs per cluster task: enough to amortize a task's round trips (up to ``MAX_CHUNK``), few
+    enough that every worker thread gets ``CHUNKS_PER_THREAD`` tasks, so the load still
+    balances and a lost worker costs a retry of a few seeds only."""
+    return max(1, min(MAX_CHUNK, runs // (threads * CHUNKS_PER_THREAD)))
+
+
+def _result(future: Any) -> list[SeedOutcome]:
     """A run never raises for a failure of the system (that is a violation); an exception here
     is the cluster's (a worker that keeps dying, a worker that cannot run simulations)."""
     try:
@@ -130,8 +139,10 @@ _simulator: Any = None
 _simulator_lock = threading.Lock()
 
 
-def run_in_simulator(spec: Any, recheck: bool) -> SeedOutcome:
-    """Runs on a Dask worker, in a process of its own beside the worker.
+def run_in_simulator(jobs: list[Job]) -> list[SeedOutcome]:
+    """Runs on a Dask worker, in a process of its own beside the worker: the ``jobs`` of one
+    task (a few seeds: one round trip to the scheduler and one to the simulation process for
+    all of them, which is most of what a task costs the cluster beyond the runs themselves).
 
     A simulated run virtualizes process-wide state while it runs (clocks, randomness, the
     sandbox's refusals), and a Dask worker is a process whose event loop keeps talking to the
@@ -139,7 +150,7 @@ def run_in_simulator(spec: Any, recheck: bool) -> SeedOutcome:
     heartbeats (or read its clock) and the worker would perturb the run.  So each worker keeps
     one simulation process (spawned, ignoring Ctrl-C like local workers) and waits for it;
     waiting releases the GIL, so the worker stays responsive.  A simulation process that dies
-    is replaced, and the run raises, which Dask retries.
+    is replaced, and the task raises, which Dask retries.
     """
     global _simulator
     from concurrent.futures import ProcessPoolExecutor
@@ -154,12 +165,17 @@ def run_in_simulator(spec: Any, recheck: bool) -> SeedOutcome:
                                              initializer=_start_simulation_process, initargs=(os.getpid(),))
         simulator = _simulator
     try:
-        return simulator.submit(run_one, spec, recheck).result()
+        return simulator.submit(run_jobs, jobs).result()
     except BrokenProcessPool:
         with _simulator_lock:
             if _simulator is simulator:
                 _simulator = None
         raise
+
+
+def run_jobs(jobs: list[Job]) -> list[SeedOutcome]:
+    """In the simulation process: each job as a local worker runs it."""
+    return [run_one(spec, recheck) for spec, recheck in jobs]
 
 
 def _start_simulation_process(worker_pid: int) -> None:
@@ -195,9 +211,11 @@ def _announce(text: str) -> None:
 def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Iterator[SeedOutcome]:
     from distributed import as_completed
 
-    futures = [client.submit(run_in_simulator, spec, recheck, pure=False, retries=1,
-                             key=f"simwire-run-{i}-{spec.kernel}-seed{spec.seed}")
-               for i, (spec, recheck) in enumerate(todo)]
+    size = chunk_size(len(todo), sum(client.nthreads().values()) or 1)
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    futures = [client.submit(run_in_simulator, chunk, pure=False, retries=1,
+                             key=f"simwire-runs-{i}-{chunk[0][0].kernel}-seed{chunk[0][0].seed}")
+               for i, chunk in enumerate(chunks)]
     pending = as_completed(futures)
     remaining = len(futures)
     try:
@@ -207,7 +225,7 @@ def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Ite
                 continue
             for future in pending.next_batch(block=False):
                 remaining -= 1
-                yield _result(future)
+                yield from _result(future)
     finally:
         if remaining:
             client.cancel(futures)
