@@ -21,31 +21,14 @@ import sim
 from sim.kernel import Deadlock
 from tests.kernel import programs
 
-
-def raised(kind: type[BaseException]) -> Callable[[Any], bool]:
-    """The run failed with ``kind``, directly or inside a task group's exception group."""
-
-    def check(result: Any) -> bool:
-        pending = [result.error]
-        while pending:
-            error = pending.pop()
-            if isinstance(error, kind):
-                return True
-            if isinstance(error, BaseExceptionGroup):
-                pending.extend(error.exceptions)
-        return False
-
-    return check
-
-
 BUGS: dict[str, tuple[Callable[[], Any], Callable[[Any], bool]]] = {
-    "lost update": (programs.lost_update, raised(programs.LostUpdate)),
-    "held back 3 steps": (programs.held_back_withdrawal, raised(programs.LostUpdate)),
-    "check-then-act": (programs.check_then_act, raised(programs.Oversold)),
-    "late subscribe": (programs.late_subscribe, raised(programs.MissedEvent)),
-    "timer tie": (programs.timer_tie, raised(programs.StaleRead)),
-    "ABBA deadlock": (programs.deadlock, raised(Deadlock)),
-    "starvation": (programs.starved_heartbeat, raised(programs.Starved)),
+    "lost update": (programs.lost_update, programs.raised(programs.LostUpdate)),
+    "held back 3 steps": (programs.held_back_withdrawal, programs.raised(programs.LostUpdate)),
+    "check-then-act": (programs.check_then_act, programs.raised(programs.Oversold)),
+    "late subscribe": (programs.late_subscribe, programs.raised(programs.MissedEvent)),
+    "timer tie": (programs.timer_tie, programs.raised(programs.StaleRead)),
+    "ABBA deadlock": (programs.deadlock, programs.raised(Deadlock)),
+    "starvation": (programs.starved_heartbeat, programs.raised(programs.Starved)),
 }
 
 POLICIES = ("random", "shuffle", "pct")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -302,3 +303,19 @@ async def near_timer_tie() -> float:
         tg.start_soon(writer)
         tg.start_soon(reader)
     return quote["price"]
+
+
+def raised(kind: type[BaseException]) -> Callable[[Any], bool]:
+    """The run failed with ``kind``, directly or inside a task group's exception group."""
+
+    def check(result: Any) -> bool:
+        pending = [result.error]
+        while pending:
+            error = pending.pop()
+            if isinstance(error, kind):
+                return True
+            if isinstance(error, BaseExceptionGroup):
+                pending.extend(error.exceptions)
+        return False
+
+    return check

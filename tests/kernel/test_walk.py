@@ -72,26 +72,12 @@ NEW_BUGS = {
 }
 
 
-def raised(kind):
-    def check(result):
-        pending = [result.error]
-        while pending:
-            error = pending.pop()
-            if isinstance(error, kind):
-                return True
-            if isinstance(error, BaseExceptionGroup):
-                pending.extend(error.exceptions)
-        return False
-
-    return check
-
-
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("bug", list(NEW_BUGS))
 def test_the_walk_exposes_what_fifo_hides(bug, kernel):
     main, kind = NEW_BUGS[bug]
-    assert not raised(kind)(sim.run(main, kernel=kernel))
-    assert first_seed(main, "random", kernel, raised(kind)) is not None
+    assert not programs.raised(kind)(sim.run(main, kernel=kernel))
+    assert first_seed(main, "random", kernel, programs.raised(kind)) is not None
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -108,12 +94,12 @@ def test_the_docs_hypothesis_example_finds_the_held_back_bug(kernel):
 
     with pytest.raises(BaseException) as raised_error:  # LostUpdate, maybe inside a group
         never_oversold()
-    assert raised(programs.LostUpdate)(type("R", (), {"error": raised_error.value})())
+    assert programs.raised(programs.LostUpdate)(type("R", (), {"error": raised_error.value})())
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_jitter_swaps_timers_that_are_nearly_tied(kernel):
-    stale = raised(programs.StaleRead)
+    stale = programs.raised(programs.StaleRead)
     assert first_seed(programs.near_timer_tie, "random", kernel, stale) is None  # 1 ms apart: never ready together
 
     def jittered(seed):
