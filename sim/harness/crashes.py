@@ -39,11 +39,6 @@ class CrashSchedule:
     def __init__(self, injector: FaultInjector) -> None:
         self._injector = injector
         self.crashes = 0
-        self.downtimes: list[float] = []
-
-    @property
-    def enabled(self) -> bool:
-        return self._injector.faults.crash_rate > 0
 
     def next_crash(self, *, after: float, window_end: float) -> float | None:
         """The market-data time of the next crash after ``after``, or None (no more this run)."""
@@ -57,9 +52,7 @@ class CrashSchedule:
     def downtime(self) -> float:
         """Virtual seconds the process stays down after this crash."""
         self.crashes += 1
-        seconds = self._injector.downtime()
-        self.downtimes.append(seconds)
-        return seconds
+        return self._injector.downtime()
 
 
 class CrashTrigger(PublishObserver):

@@ -360,12 +360,16 @@ def _position_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
         if not {"side", "entry", "quantity"} <= known.keys():
             wrong.append(f"position {close.get('position_id')} closed but never opened")
             continue
-        sign = -1.0 if known["side"] == "SHORT" else 1.0
-        want = sign * (close.get("current_price", 0.0) - known["entry"]) * known["quantity"]
+        want = _price_pnl(known["side"], known["entry"], close.get("current_price", 0.0), known["quantity"])
         if not _close(close.get("realized_pnl"), want):
             wrong.append(f"position {close.get('position_id')} ({known['side']}) realized_pnl "
                          f"{close.get('realized_pnl')!r} != (exit - entry) x qty = {want!r}")
     return wrong
+
+
+def _price_pnl(side: Any, entry: float, exit_price: float, quantity: float) -> float:
+    """(exit - entry) x quantity, negated for SHORT: a closed position's realized PnL before fees."""
+    return (-1.0 if side == "SHORT" else 1.0) * (exit_price - entry) * quantity
 
 
 def _row_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
@@ -375,9 +379,8 @@ def _row_pnl_errors(facts: RunFacts, session_id: str) -> list[str]:
     for row in _rows(facts, "positions", session_id):
         if row.get("status") != "CLOSED":
             continue
-        sign = -1.0 if row.get("side") == "SHORT" else 1.0
-        move = (row.get("current_price") or 0.0) - (row.get("entry_price") or 0.0)
-        want = sign * move * (row.get("quantity") or 0.0)
+        want = _price_pnl(row.get("side"), row.get("entry_price") or 0.0, row.get("current_price") or 0.0,
+                          row.get("quantity") or 0.0)
         if not _close(row.get("realized_pnl"), want):
             wrong.append(f"position {row.get('position_id')} ({row.get('side')}) realized_pnl "
                          f"{row.get('realized_pnl')!r} != (exit - entry) x qty = {want!r}")

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from sim.harness.crashes import CrashSchedule
+from sim.harness.crashes import CrashSchedule, CrashTrigger
 from sim.harness.liveness import LivenessPhase, watching
 from sim.harness.model import ModelSettings, StrategyReplay, check_model
 from sim.harness.recorder import EventRecorder
@@ -280,9 +280,6 @@ class TradingSystem:
     async def _incarnation(self, *, recover: bool) -> bool:
         """One life of the process; True if it ran to the end, False if it crashed."""
         assert self.switch is not None and self.crash_schedule is not None
-        from sim.harness.crashes import CrashTrigger
-        from sim.harness.recorder import EventRecorder
-
         switch, bus = self.switch, self.container.event_bus
         self.recorder = EventRecorder()
         bus.add_observer(self.recorder)
@@ -293,7 +290,8 @@ class TradingSystem:
                                then=schedule.publishes_after(), work=_trading_work)
         bus.add_observer(trigger)
         switch.on_kill(lambda: self.bus.detach(bus))
-        switch.on_kill(_pause_gc)
+        gc_was_enabled = gc.isenabled()
+        switch.on_kill(gc.disable)  # see _collect_the_dead
         with switch.scope:
             try:
                 await self._start_sessions(recover=recover)
@@ -307,7 +305,7 @@ class TradingSystem:
                     try:
                         await self._abandon()
                     finally:
-                        _collect_the_dead()
+                        _collect_the_dead(gc_was_enabled)
         if not switch.killed:
             return True
         self.crash_times.append(trigger.last_tick if trigger.last_tick is not None else start)
@@ -483,23 +481,15 @@ def _crash_schedule(ports: Ports) -> CrashSchedule | None:
     return CrashSchedule(plan.injector("process", ports.spec.seed))
 
 
-_gc_was_enabled = [False]
-
-
-def _pause_gc() -> None:
-    """At the kill: no automatic collection until the dead incarnation is collected at once.
+def _collect_the_dead(gc_was_enabled: bool) -> None:
+    """Collect the dead incarnation at once; automatic collection was off since the kill.
 
     Its tasks end holding ProcessKilled tracebacks, cycles that keep their async generators
     alive until a collection; a collection finalizes each generator by scheduling its
     ``aclose()`` as a task.  Left to the collector's own thresholds, that would happen at a
     different step in a process's first run than in its next, and change the trace."""
-    _gc_was_enabled[0] = gc.isenabled()
-    gc.disable()
-
-
-def _collect_the_dead() -> None:
     gc.collect()
-    if _gc_was_enabled[0]:
+    if gc_was_enabled:
         gc.enable()
 
 
