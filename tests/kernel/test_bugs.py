@@ -101,7 +101,7 @@ def test_deadlock_names_every_blocked_task_and_what_it_waits_for():
     result = sim.run(programs.deadlock, policy="random", seed=seed)
     deadlock = next(v for v in result.violations if v.rule == "kernel.deadlock")
     waits = {task["task"]: task["waits_for"] for task in deadlock.details["tasks"]}
-    assert "programs.py:81 deadlock.b" in waits["deadlock.<locals>.first#1"]
+    assert "programs.py:82 deadlock.b" in waits["deadlock.<locals>.first#1"]
     assert "held by deadlock.<locals>.second#1" in waits["deadlock.<locals>.first#1"]
     assert "held by deadlock.<locals>.first#1" in waits["deadlock.<locals>.second#1"]
     assert all(task["stack"] for task in deadlock.details["tasks"])
