@@ -24,6 +24,7 @@ monitor caches its :class:`StatementPlan` and only binds arguments on the hot pa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import re
@@ -441,6 +442,7 @@ class _Planner:
                 self.bind(right, table, column, written=False)
 
 
+@functools.lru_cache(maxsize=1024)
 def _questdb_extension(sql: str) -> str | None:
     try:
         words = [part.upper() for token in sqlglot.tokenize(sql, read=DIALECT)
@@ -451,8 +453,11 @@ def _questdb_extension(sql: str) -> str | None:
     return next((" ".join(pair) for pair in _QUESTDB_EXTENSIONS if pair in pairs), None)
 
 
-def _parse(sql: str) -> list[exp.Expression]:
-    return [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
+@functools.lru_cache(maxsize=1024)
+def _parse(sql: str) -> tuple[exp.Expression, ...]:
+    """The statements of ``sql``, parsed once per process (each run's monitor plans the same
+    statements again).  Shared between callers: the checks only read the trees."""
+    return tuple(s for s in sqlglot.parse(sql, read=DIALECT) if s is not None)
 
 
 def _kind_and_target(statement: exp.Expression) -> tuple[str, str | None]:

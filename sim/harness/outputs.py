@@ -123,7 +123,7 @@ def _child_main() -> None:
     from sim.harness.session import run_scenario
 
     spec = ScenarioSpec.from_json(json.loads(args.spec), "sim.harness.outputs")
-    result = run_scenario(spec, schedule=json.loads(args.choices))
+    result = run_scenario(spec, schedule=json.loads(args.choices), trace=True)
     json.dump({"trace_hash": result.trace_hash, "trace": [step.to_json() for step in result.kernel_result.trace.steps],
                "outputs": output_items(result)}, sys.stdout)
 

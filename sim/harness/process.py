@@ -17,10 +17,12 @@ import importlib
 import sys
 
 WORLD_MODULES = ("contracts.migrations", "contracts.monitor", "contracts.registry", "contracts.registry.trading",
-                 "contracts.schema", "sim.harness.trading_target", "sim.harness.worlds", "sim.world.exchange",
+                 "contracts.schema", "sim.harness.oracles", "sim.harness.trading_target", "sim.harness.worlds",
+                 "sim.kernel.asyncio_loop", "sim.kernel.asyncio_runner", "sim.kernel.trio_runner", "sim.world.exchange",
                  "sim.world.market", "sim.world.ports", "sim.world.questdb", "system.config", "system.container",
                  "system.controllers", "anyio._backends._asyncio", "anyio._backends._trio")
-"""What the scenario's world (and the kernel's lock hooks, on both anyio backends) import."""
+"""What the scenario's world, its judges and the kernels (and the kernel's lock hooks, on both anyio
+backends) import."""
 
 _frozen = False
 

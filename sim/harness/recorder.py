@@ -20,6 +20,8 @@ from typing import Any
 from sim.harness.timeline import DataTimeline
 from system import topics
 
+_TICK, _INDICATORS = topics.MARKET_PRICE_UPDATE, topics.INDICATOR_UPDATED
+
 INDICATOR_SAMPLE_EVERY = 127
 """Keep one indicator update in this many: prime, so with a few symbols published in turn
 every symbol is sampled, at many phases of its data."""
@@ -55,16 +57,16 @@ class EventRecorder:
         pass
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
-        self.counts[topic] += 1
+        counts = self.counts
+        counts[topic] = counts.get(topic, 0) + 1  # not Counter's __missing__ path: this runs per tick
         self.data_timeline.on_publish(topic, payload, subscribers)
         if self.delivery_orders is not None:
             self.delivery_orders.see(topic, subscribers)
-        if topic == topics.MARKET_PRICE_UPDATE:
-            self.ticks[payload.get("session_id")].append(
-                (payload.get("symbol"), payload.get("seq"), payload.get("timestamp"),
-                 payload.get("price"), payload.get("volume"))
-            )
-        elif topic == topics.INDICATOR_UPDATED:
+        if topic == _TICK:
+            get = payload.get
+            self.ticks[get("session_id")].append(
+                (get("symbol"), get("seq"), get("timestamp"), get("price"), get("volume")))
+        elif topic == _INDICATORS:
             self._indicator_updates += 1
             if self._indicator_updates % INDICATOR_SAMPLE_EVERY == 0:
                 self.indicator_samples.append(payload)
@@ -100,14 +102,20 @@ class DeliveryOrders:
     def __init__(self) -> None:
         self.seen: set[int] = set()
         self._fingerprints: dict[tuple[str, tuple[Any, ...]], int] = {}
+        self._last: dict[str, tuple[tuple[Any, ...], int]] = {}
         self._previous = -1
 
     def see(self, topic: str, subscribers: tuple[Any, ...]) -> None:
-        key = (topic, subscribers)
-        fingerprint = self._fingerprints.get(key)
-        if fingerprint is None:
-            names = ",".join(getattr(s, "name", "?") for s in subscribers)
-            fingerprint = self._fingerprints[key] = zlib.crc32(f"{topic}>{names}".encode())
+        last = self._last.get(topic)  # a topic's subscriber tuple is the same object until it changes
+        if last is not None and last[0] is subscribers:
+            fingerprint = last[1]
+        else:
+            key = (topic, subscribers)
+            fingerprint = self._fingerprints.get(key)
+            if fingerprint is None:
+                names = ",".join(getattr(s, "name", "?") for s in subscribers)
+                fingerprint = self._fingerprints[key] = zlib.crc32(f"{topic}>{names}".encode())
+            self._last[topic] = (subscribers, fingerprint)
         self.seen.add(fingerprint)
         if self._previous >= 0:
             self.seen.add((self._previous + 1) << 32 | fingerprint)

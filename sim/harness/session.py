@@ -205,9 +205,12 @@ def crash_violation(error: BaseException, *, what: str = "the run") -> Violation
 
 
 def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choices: Any = None,
-                 trace: bool = True, coverage: bool = False) -> ScenarioResult:
+                 trace: bool | None = None, coverage: bool = False) -> ScenarioResult:
     """Run one simulated session of ``spec`` to the end and judge it.  Never raises for a failure
-    of the system under test: a crash is a violation like any other.  ``coverage`` asks the
+    of the system under test: a crash is a violation like any other.  The run is lean by default
+    (``trace=None``): its full trace is recovered by replaying its schedule the first time it is
+    read; ``trace=True`` records it as the run goes (when it is known to be wanted), ``False``
+    keeps none.  ``coverage`` asks the
     kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it, and
     the recorder for the bus's delivery orders (:class:`sim.harness.recorder.DeliveryOrders`)."""
     import sim.kernel

@@ -56,6 +56,6 @@ def shrink_scenario(spec: ScenarioSpec, rules: set[str], out: Path, *, schedule:
     }
 
 
-def replay_scenario(recorded: ScheduleFile, path: str) -> tuple[ScenarioResult, str]:
+def replay_scenario(recorded: ScheduleFile, path: str, *, trace: bool | None = None) -> tuple[ScenarioResult, str]:
     """Re-run a session-target schedule file; the result and the trace hash it should give."""
-    return run_scenario(recorded.scenario_spec(path), schedule=recorded.choices), recorded.trace_hash
+    return run_scenario(recorded.scenario_spec(path), schedule=recorded.choices, trace=trace), recorded.trace_hash

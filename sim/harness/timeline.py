@@ -18,18 +18,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import sim.kernel
 from sim.harness.observing import PublishObserver
 from sim.kernel.trace import Trace, TraceStep
 
 
 def kernel_position() -> int | None:
     """How many steps the running simulated kernel has traced so far (so the step in progress
-    is this index), or None outside a traced simulated run (a real server, a lean run)."""
+    is this index), or None outside a run recording its full trace (a real server, a lean
+    run, an exploration's run that keeps only coverage)."""
+    if not sim.kernel.full_trace():
+        return None
     try:
         raw = getattr(asyncio.get_running_loop(), "raw", None)
     except RuntimeError:  # not in asyncio: the trio kernel keeps its steps on its instrument
         raw = _trio_raw()
-    return len(raw) if isinstance(raw, list) and raw else None
+    return len(raw) if isinstance(raw, list) else None
 
 
 def _trio_raw() -> list[Any] | None:
@@ -48,16 +52,22 @@ class DataTimeline(PublishObserver):
 
     def __init__(self) -> None:
         self.marks: list[tuple[int, float]] = []
-
+        self._untraced = False
+        """Set at the first mark a run cannot place (a lean run, a real server): a run is traced
+        or not from start to end, and a lean one asks again only when replayed with a trace."""
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
+        if self._untraced:
+            return
         stamp = payload.get("timestamp") if isinstance(payload, Mapping) else None
         if not isinstance(stamp, int | float) or isinstance(stamp, bool) or not math.isfinite(stamp):
             return
         if self.marks and self.marks[-1][1] == stamp:
             return
         position = kernel_position()
-        if position is not None:
+        if position is None:
+            self._untraced = True
+        else:
             self.marks.append((position, float(stamp)))
 
 

@@ -64,6 +64,16 @@ def check_options(kernel: str, policy: str) -> None:
                          f"{', '.join(supported_policies(kernel))}; see docs/kernel.md)")
 
 
+_full_trace = False
+
+
+def full_trace() -> bool:
+    """Whether the simulated run in progress records its full trace (``trace=True``).  What only
+    annotates that trace (the harness's data timeline) does its per-event work only then; a
+    lean run's trace, recovered by replaying, is recorded by a run for which this is true."""
+    return _full_trace
+
+
 def run(
     main: Callable[[], Awaitable[T]],
     *,
@@ -146,6 +156,8 @@ def run(
     if lockdep is not None:
         lockdep.install()
     stdlib = virtualize_stdlib(seed) if virtualize else None
+    global _full_trace
+    outer_full_trace, _full_trace = _full_trace, trace is True
     draw_delay = jitter_draw(recorder.choose, jitter) if jitter and recorder is not None else None
     try:
         if kernel == "asyncio":
@@ -173,6 +185,7 @@ def run(
                 if jittered is not None:
                     jittered.restore()
     finally:
+        _full_trace = outer_full_trace
         if stdlib is not None:
             stdlib.restore()
         if lockdep is not None:
@@ -271,6 +284,7 @@ __all__ = [
     "TraceStep",
     "ViolationsFound",
     "check_options",
+    "full_trace",
     "run",
     "supported_policies",
 ]

@@ -57,36 +57,53 @@ class _Track:
     quiet_until: float = float("-inf")
 
 
-class _Values:
-    """The values a condition may read at one update, without copying the indicator dict."""
-
-    __slots__ = ("indicators", "pnl_pct", "price")
-
-    def __init__(self, indicators: Mapping[str, float], price: float, pnl_pct: float | None) -> None:
-        self.indicators = indicators
-        self.price = price
-        self.pnl_pct = pnl_pct
-
-    def get(self, name: str) -> float | None:
-        if name == "price":
-            return self.price
-        if name == "pnl_pct":
-            return self.pnl_pct
-        return self.indicators.get(name)
+_Test = tuple[str, Callable[[float, float], bool], float | None, str | None, str]
+"""A condition made ready for the hot path: the value it reads, its operator, its bound (a
+number, or None and the name of the value to read), its key in ``conditions_met``."""
 
 
-def _all_met(conditions: tuple[Condition, ...], values: _Values) -> dict[str, float] | None:
-    """``{description: observed value}`` if every condition holds, else None."""
-    met: dict[str, float] = {}
-    for condition in conditions:
-        observed = values.get(condition.indicator)
+def _tests(conditions: tuple[Condition, ...]) -> tuple[_Test, ...]:
+    return tuple((c.indicator, _OPERATORS[c.op], None if isinstance(c.value, str) else c.value,
+                  c.value if isinstance(c.value, str) else None, c.describe()) for c in conditions)
+
+
+def _read(name: str, indicators: Mapping[str, float], price: float, pnl_pct: float | None) -> float | None:
+    """A value a condition may name: an indicator of the update, ``price`` or ``pnl_pct``."""
+    if name == "price":
+        return price
+    if name == "pnl_pct":
+        return pnl_pct
+    return indicators.get(name)
+
+
+def _all_met(tests: tuple[_Test, ...], indicators: Mapping[str, float], price: float,
+             pnl_pct: float | None) -> dict[str, float] | None:
+    """``{description: observed value}`` if every condition holds, else None.  Runs for every
+    strategy on every update and almost always fails early: it builds nothing until it holds."""
+    observed_values: list[float] = []
+    for name, holds, constant, bound_name, _ in tests:
+        observed = _read(name, indicators, price, pnl_pct)
         if observed is None:
             return None
-        bound = condition.value if not isinstance(condition.value, str) else values.get(condition.value)
-        if bound is None or not _OPERATORS[condition.op](observed, bound):
+        bound = constant if bound_name is None else _read(bound_name, indicators, price, pnl_pct)
+        if bound is None or not holds(observed, bound):
             return None
-        met[condition.describe()] = observed
-    return met
+        observed_values.append(observed)
+    return {test[4]: observed for test, observed in zip(tests, observed_values, strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class _StrategyTests:
+    """One strategy's four condition lists, made ready once (``_tests``)."""
+
+    s1: tuple[_Test, ...]
+    z1: tuple[_Test, ...]
+    e1: tuple[_Test, ...]
+    ze1: tuple[_Test, ...]
+
+    @classmethod
+    def of(cls, strategy: StrategyConfig) -> _StrategyTests:
+        return cls(_tests(strategy.s1), _tests(strategy.z1), _tests(strategy.e1), _tests(strategy.ze1))
 
 
 class StrategyManager:
@@ -107,6 +124,7 @@ class StrategyManager:
         for strategy in self.strategies:
             for symbol in strategy.symbols:
                 self._tracks[symbol] = (*self._tracks.get(symbol, ()), (strategy, _Track()))
+        self._tests = {strategy.strategy_id: _StrategyTests.of(strategy) for strategy in self.strategies}
         self._subscription: Subscription | None = None
         self.signal_counts: Counter[str] = Counter()
 
@@ -148,9 +166,8 @@ class StrategyManager:
         tracks = self._tracks.get(payload["symbol"])
         if not tracks:
             return
-        values = _Values(payload["values"], payload["price"], None)
         for strategy, track in tracks:
-            signal = self._step(strategy, track, payload, values)
+            signal = self._step(strategy, track, payload)
             if signal is not None:
                 self.signal_counts[signal["signal_type"]] += 1
                 if log.isEnabledFor(logging.DEBUG):
@@ -158,24 +175,24 @@ class StrategyManager:
                 with anyio.CancelScope(shield=True):  # the track moved on: its signal is delivered whole
                     await self._bus.publish(topics.SIGNAL_GENERATED, signal)
 
-    def _step(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any],
-              values: _Values) -> dict[str, Any] | None:
+    def _step(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any]) -> dict[str, Any] | None:
         """Advance one state machine by one update; the signal it emits, if any."""
+        tests = self._tests[strategy.strategy_id]
         if track.phase is Phase.IDLE:
-            return self._entry_signal(strategy, track, update, values)
+            return self._entry_signal(strategy, tests, track, update)
         if track.phase is Phase.SIGNALLED:
-            return self._entry_zone(strategy, track, update, values)
-        return self._exit(strategy, track, update, values)
+            return self._entry_zone(strategy, tests, track, update)
+        return self._exit(strategy, tests, track, update)
 
-    def _entry_signal(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any],
-                      values: _Values) -> dict[str, Any] | None:
+    def _entry_signal(self, strategy: StrategyConfig, tests: _StrategyTests, track: _Track,
+                      update: dict[str, Any]) -> dict[str, Any] | None:
         now = update["timestamp"]
         if now < track.quiet_until:
             return None
-        met = _all_met(strategy.s1, values)
+        price = update["price"]
+        met = _all_met(tests.s1, update["values"], price, None)
         if met is None:
             return None
-        price = values.price
         track.phase = Phase.SIGNALLED
         track.expires_at = now + strategy.signal_timeout
         track.quantity = strategy.quantity if strategy.quantity is not None else strategy.notional / price
@@ -184,16 +201,16 @@ class StrategyManager:
         track.s1_signal_id = signal["signal_id"]
         return signal
 
-    def _entry_zone(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any],
-                    values: _Values) -> dict[str, Any] | None:
+    def _entry_zone(self, strategy: StrategyConfig, tests: _StrategyTests, track: _Track,
+                    update: dict[str, Any]) -> dict[str, Any] | None:
         if update["timestamp"] > track.expires_at:
             track.phase = Phase.IDLE
             return self._signal(strategy, update, "S1", "CANCEL", track.quantity, {},
                                 {"reason": "s1_expired", "s1_signal_id": track.s1_signal_id})
-        met = _all_met(strategy.z1, values)
+        price = update["price"]
+        met = _all_met(tests.z1, update["values"], price, None)
         if met is None:
             return None
-        price = values.price
         track.phase = Phase.IN_POSITION
         track.entry_price = price
         if strategy.quantity is None:
@@ -205,19 +222,19 @@ class StrategyManager:
             "take_profit": price * (1.0 + sign * strategy.take_profit_pct / 100.0),
         })
 
-    def _exit(self, strategy: StrategyConfig, track: _Track, update: dict[str, Any],
-              entry_values: _Values) -> dict[str, Any] | None:
-        price = entry_values.price
+    def _exit(self, strategy: StrategyConfig, tests: _StrategyTests, track: _Track,
+              update: dict[str, Any]) -> dict[str, Any] | None:
+        price = update["price"]
         move_pct = (price / track.entry_price - 1.0) * 100.0
         pnl_pct = move_pct if strategy.side == "LONG" else -move_pct
-        values = _Values(entry_values.indicators, price, pnl_pct)
+        indicators = update["values"]
         if pnl_pct <= -strategy.stop_loss_pct:
             signal_type, reason, met = "E1", "stop_loss", {f"pnl_pct <= -{strategy.stop_loss_pct:g}": pnl_pct}
-        elif strategy.e1 and (met := _all_met(strategy.e1, values)) is not None:
+        elif tests.e1 and (met := _all_met(tests.e1, indicators, price, pnl_pct)) is not None:
             signal_type, reason = "E1", "e1_conditions"
         elif pnl_pct >= strategy.take_profit_pct:
             signal_type, reason, met = "ZE1", "take_profit", {f"pnl_pct >= {strategy.take_profit_pct:g}": pnl_pct}
-        elif strategy.ze1 and (met := _all_met(strategy.ze1, values)) is not None:
+        elif tests.ze1 and (met := _all_met(tests.ze1, indicators, price, pnl_pct)) is not None:
             signal_type, reason = "ZE1", "ze1_conditions"
         else:
             return None

@@ -97,8 +97,8 @@ def test_a_strategy_that_never_enters_is_caught_by_the_replay(monkeypatch: pytes
 
     entry_zone = StrategyManager._entry_zone
 
-    def only_expires(self: Any, strategy: Any, track: Any, update: Any, values: Any) -> Any:
-        return entry_zone(self, strategy, track, update, values) if update["timestamp"] > track.expires_at else None
+    def only_expires(self: Any, strategy: Any, tests: Any, track: Any, update: Any) -> Any:
+        return entry_zone(self, strategy, tests, track, update) if update["timestamp"] > track.expires_at else None
 
     monkeypatch.setattr(StrategyManager, "_entry_zone", only_expires)
     config = SystemConfig.default(symbols=DEFAULT_SYMBOLS)

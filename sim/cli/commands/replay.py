@@ -48,7 +48,8 @@ def _replay_scenario(args: argparse.Namespace, recorded: Any) -> int:
     spec = recorded.scenario_spec(args.file)
     print(f"simwire replay {args.file}  (scenario: {spec.repro()})")
     print(spec.knobs_line(), flush=True)
-    result, recorded_hash = replay_scenario(recorded, args.file)
+    traced = True if args.jsonl or args.chrome or args.mermaid else None  # else recovered only if read
+    result, recorded_hash = replay_scenario(recorded, args.file, trace=traced)
     print_scenario(result, verdict=False)
     _write_trace(args, result.kernel_result.trace)
     return _verdict(recorded_hash, result.trace_hash, clean=result.clean)

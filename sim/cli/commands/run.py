@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
         return main_db(args.db, spec, as_json=args.json)
     if not args.json:  # before the run: a run that hangs has still said what it was
         print(spec.knobs_line(), flush=True)
-    result = run_scenario(spec)
+    result = run_scenario(spec, trace=True if args.trace_out or args.perfetto_out else None)
     _write_artifacts(args, result)
     try:
         compared = snapshot.check_options(args, result)

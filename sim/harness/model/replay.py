@@ -37,6 +37,24 @@ class _Cycle:
     quiet_until: float = float("-inf")
 
 
+_Check = tuple[str, Callable[[float, float], bool], Any]
+"""``(value name, operator, bound)``: a condition read once, not at every update."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    s1: tuple[_Check, ...]
+    z1: tuple[_Check, ...]
+    e1: tuple[_Check, ...]
+    ze1: tuple[_Check, ...]
+
+    @classmethod
+    def of(cls, strategy: Any) -> _Checks:
+        def read(conditions: Sequence[Any]) -> tuple[_Check, ...]:
+            return tuple((c.indicator, _OPS[c.op], c.value) for c in conditions)
+        return cls(read(strategy.s1), read(strategy.z1), read(strategy.e1), read(strategy.ze1))
+
+
 class StrategyReplay(PublishObserver):
     """A bus observer: the signals each session's strategies should publish."""
 
@@ -45,7 +63,8 @@ class StrategyReplay(PublishObserver):
         for strategy in strategies:
             for symbol in strategy.symbols:
                 self._by_symbol.setdefault(symbol, []).append(strategy)
-        self._cycles: dict[tuple[str, str], tuple[tuple[Any, _Cycle], ...]] = {}
+        self._checks = {strategy.strategy_id: _Checks.of(strategy) for strategy in strategies}
+        self._cycles: dict[tuple[str, str], tuple[tuple[Any, _Cycle, _Checks], ...]] = {}
         """Per (session, symbol): each strategy trading the symbol, with its cycle."""
         self.expected: dict[str, list[Expected]] = {}
 
@@ -56,19 +75,20 @@ class StrategyReplay(PublishObserver):
         key = (payload.get("session_id", ""), payload.get("symbol", ""))
         cycles = self._cycles.get(key)
         if cycles is None:
-            cycles = self._cycles[key] = tuple((s, _Cycle()) for s in self._by_symbol.get(key[1], ()))
-        for strategy, cycle in cycles:
-            fired = _step(strategy, cycle, payload)
+            cycles = self._cycles[key] = tuple((s, _Cycle(), self._checks[s.strategy_id])
+                                               for s in self._by_symbol.get(key[1], ()))
+        for strategy, cycle, checks in cycles:
+            fired = _step(strategy, checks, cycle, payload)
             if fired is not None:
                 self.expected.setdefault(key[0], []).append(
                     (payload["timestamp"], strategy.strategy_id, key[1], *fired))
 
 
-def _step(strategy: Any, cycle: _Cycle, update: Mapping[str, Any]) -> tuple[str, str] | None:
+def _step(strategy: Any, checks: _Checks, cycle: _Cycle, update: Mapping[str, Any]) -> tuple[str, str] | None:
     """One update of one cycle, as specified; the ``(signal_type, action)`` it fires, if any."""
     now, price, values = update["timestamp"], update["price"], update["values"]
     if cycle.phase == "IDLE":
-        if now < cycle.quiet_until or not _all(strategy.s1, values, price, None):
+        if now < cycle.quiet_until or not _all(checks.s1, values, price, None):
             return None
         cycle.phase, cycle.expires_at = "SIGNALLED", now + strategy.signal_timeout
         return "S1", strategy.entry_action
@@ -76,15 +96,15 @@ def _step(strategy: Any, cycle: _Cycle, update: Mapping[str, Any]) -> tuple[str,
         if now > cycle.expires_at:
             cycle.phase = "IDLE"
             return "S1", "CANCEL"
-        if not _all(strategy.z1, values, price, None):
+        if not _all(checks.z1, values, price, None):
             return None
         cycle.phase, cycle.entry_price = "IN_POSITION", price
         return "Z1", strategy.entry_action
     move = (price / cycle.entry_price - 1.0) * 100.0
     pnl_pct = move if strategy.side == "LONG" else -move
-    if pnl_pct <= -strategy.stop_loss_pct or (strategy.e1 and _all(strategy.e1, values, price, pnl_pct)):
+    if pnl_pct <= -strategy.stop_loss_pct or (checks.e1 and _all(checks.e1, values, price, pnl_pct)):
         kind = "E1"
-    elif pnl_pct >= strategy.take_profit_pct or (strategy.ze1 and _all(strategy.ze1, values, price, pnl_pct)):
+    elif pnl_pct >= strategy.take_profit_pct or (checks.ze1 and _all(checks.ze1, values, price, pnl_pct)):
         kind = "ZE1"
     else:
         return None
@@ -92,12 +112,12 @@ def _step(strategy: Any, cycle: _Cycle, update: Mapping[str, Any]) -> tuple[str,
     return kind, "CLOSE"
 
 
-def _all(conditions: Sequence[Any], values: Mapping[str, float], price: float, pnl_pct: float | None) -> bool:
-    for condition in conditions:
-        observed = _value(condition.indicator, values, price, pnl_pct)
-        bound = _value(condition.value, values, price, pnl_pct) if isinstance(condition.value, str) \
-            else condition.value
-        if observed is None or bound is None or not _OPS[condition.op](observed, bound):
+def _all(checks: tuple[_Check, ...], values: Mapping[str, float], price: float, pnl_pct: float | None) -> bool:
+    for name, holds, bound in checks:
+        observed = _value(name, values, price, pnl_pct)
+        if isinstance(bound, str):
+            bound = _value(bound, values, price, pnl_pct)
+        if observed is None or bound is None or not holds(observed, bound):
             return False
     return True
 

@@ -12,6 +12,8 @@ parameter sigil only.
 
 from __future__ import annotations
 
+import functools
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -43,10 +45,14 @@ def check_supported(query: str, words: list[Token]) -> None:
             raise _refused("invalid type: timestamptz", query, words[at + 1])
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(query: str, *, questdb: bool = True) -> exp.Expression:
     """One statement, or QueryError naming where the parser gave up.  ``questdb=False`` reads
     it as PostgreSQL (the simulated PostgreSQL, ``sim.world.postgres``): same grammar and
-    parameters, without QuestDB's refusals."""
+    parameters, without QuestDB's refusals.
+
+    Kept per text for the process (a refusal is raised afresh each time): every run of an
+    exploration compiles the same statements, and the tree is only read by the plans."""
     words = tokens(query)
     if questdb:
         check_supported(query, words)
