@@ -92,6 +92,7 @@ def chrome_trace(result: Any) -> dict[str, Any]:
     """The Chrome/Perfetto JSON of a scenario run: on the data's time in a backtest (whose
     virtual clock stands still), on the virtual time otherwise."""
     trace = result.kernel_result.trace
+    trace.steps  # noqa: B018 (a lean run's trace is recovered here, by a traced replay that notes the timeline)
     recorder = getattr(getattr(result, "record", None), "recorder", None)
     timeline = getattr(recorder, "data_timeline", None)
     if result.spec.mode == "backtest" and timeline is not None and timeline.marks:

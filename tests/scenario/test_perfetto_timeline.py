@@ -24,3 +24,13 @@ def test_a_paper_timeline_keeps_the_virtual_clock(tmp_path) -> None:
     main(["run", "--mode", "paper", "--hours", "1", "--perfetto-out", str(out)])
     times = _instants(out)
     assert times == sorted(times) and times[0] == 0.0 and times[-1] > 0
+
+
+def test_a_lean_runs_timeline_is_noted_by_the_replay_that_recovers_its_trace() -> None:
+    from sim.harness.scenario import ScenarioSpec, run_scenario
+    from sim.harness.timeline import chrome_trace
+
+    result = run_scenario(ScenarioSpec(hours=0.25))  # lean by default: no steps, no marks while it ran
+    assert not result.record.recorder.data_timeline.marks
+    times = [event["ts"] for event in chrome_trace(result)["traceEvents"] if event["ph"] == "i"]
+    assert times == sorted(times) and (times[-1] - times[0]) / 1e6 > 600  # a quarter hour of data
