@@ -125,6 +125,19 @@ def chunk_size(runs: int, threads: int) -> int:
     return max(1, min(MAX_CHUNK, runs // (threads * CHUNKS_PER_THREAD)))
 
 
+def chunked(todo: list[Job], threads: int) -> list[list[Job]]:
+    """The tasks of a plan, in its order, each sized by :func:`chunk_size` on the runs still
+    left from it (guided scheduling): big while much is left, single runs at the end, so no
+    worker idles while another finishes a big last task."""
+    chunks: list[list[Job]] = []
+    start = 0
+    while start < len(todo):
+        size = chunk_size(len(todo) - start, threads)
+        chunks.append(todo[start:start + size])
+        start += size
+    return chunks
+
+
 def _result(future: Any) -> list[SeedOutcome]:
     """A run never raises for a failure of the system (that is a violation); an exception here
     is the cluster's (a worker that keeps dying, a worker that cannot run simulations)."""
@@ -211,8 +224,7 @@ def _announce(text: str) -> None:
 def _outcomes(client: Any, todo: list[Job], stopping: Callable[[], bool]) -> Iterator[SeedOutcome]:
     from distributed import as_completed
 
-    size = chunk_size(len(todo), sum(client.nthreads().values()) or 1)
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    chunks = chunked(todo, sum(client.nthreads().values()) or 1)
     futures = [client.submit(run_in_simulator, chunk, pure=False, retries=1,
                              key=f"simwire-runs-{i}-{chunk[0][0].kernel}-seed{chunk[0][0].seed}")
                for i, chunk in enumerate(chunks)]
