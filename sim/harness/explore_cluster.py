@@ -28,6 +28,8 @@ from typing import Any
 
 from sim.harness.explore import POLL_SECONDS, Job, Runner, SeedOutcome, ignore_sigint, run_one
 
+log = logging.getLogger(__name__)
+
 LOCAL = "local"
 INSTALL_HINT = "pip install 'simwire[cluster]'"
 MAX_CHUNK = 4
@@ -63,7 +65,10 @@ def cluster_runner(address: str, *, workers: int) -> Runner:
 
     def run(todo: list[Job], stopping: Callable[[], bool]) -> Iterator[SeedOutcome]:
         with _client(address, workers) as client:
-            yield from _outcomes(client, todo, stopping)
+            try:
+                yield from _outcomes(client, todo, stopping)
+            finally:
+                _release_simulators(client)
 
     return run
 
@@ -184,6 +189,26 @@ def run_in_simulator(jobs: list[Job]) -> list[SeedOutcome]:
             if _simulator is simulator:
                 _simulator = None
         raise
+
+
+def stop_simulation_process() -> None:
+    """On a Dask worker: shut its simulation process down (its next run starts another)."""
+    global _simulator
+    with _simulator_lock:
+        simulator, _simulator = _simulator, None
+    if simulator is not None:
+        simulator.shutdown(wait=True, cancel_futures=True)
+
+
+def _release_simulators(client: Any) -> None:
+    """Stop every worker's simulation process before the client leaves.  A Dask worker that
+    closes with one alive waits for it: 4 of the 4.2 s a local cluster of two took to close
+    (0.2 s once they were stopped), a tenth of a short exploration; and on a cluster of your own
+    each worker would keep an idle process of the size of a run until it stops."""
+    try:
+        client.run(stop_simulation_process)
+    except Exception as error:  # a worker lost or the scheduler gone: the close then takes longer
+        log.debug("cluster: could not stop the simulation processes: %s", error)
 
 
 def run_jobs(jobs: list[Job]) -> list[SeedOutcome]:
