@@ -94,28 +94,24 @@ class DeliveryOrders:
     in ``[0, 2**32)``; each pair of consecutive publishes (the previous fingerprint, then this
     one: how deliveries interleave across topics and sessions) is ``(previous + 1) << 32 | this``,
     at or above ``2**32``, so the two kinds never collide.  Stable across processes (no salted
-    ``hash()``), so sets from many runs can be united; O(1) per publish once a (topic,
-    subscribers) pair has been seen (the bus's subscriber tuples are copy-on-write, so the
-    cache holds one entry per subscription change).
+    ``hash()``), so sets from many runs can be united.  The bus's subscriber tuples are
+    copy-on-write, so a topic's tuple is the same object until a subscription changes: each
+    topic's fingerprint is kept with the tuple it was made from, and made again only then.
     """
 
     def __init__(self) -> None:
         self.seen: set[int] = set()
-        self._fingerprints: dict[tuple[str, tuple[Any, ...]], int] = {}
-        self._last: dict[str, tuple[tuple[Any, ...], int]] = {}
+        self._current: dict[str, tuple[tuple[Any, ...], int]] = {}
         self._previous = -1
 
     def see(self, topic: str, subscribers: tuple[Any, ...]) -> None:
-        last = self._last.get(topic)  # a topic's subscriber tuple is the same object until it changes
-        if last is not None and last[0] is subscribers:
-            fingerprint = last[1]
+        current = self._current.get(topic)
+        if current is not None and current[0] is subscribers:
+            fingerprint = current[1]
         else:
-            key = (topic, subscribers)
-            fingerprint = self._fingerprints.get(key)
-            if fingerprint is None:
-                names = ",".join(getattr(s, "name", "?") for s in subscribers)
-                fingerprint = self._fingerprints[key] = zlib.crc32(f"{topic}>{names}".encode())
-            self._last[topic] = (subscribers, fingerprint)
+            names = ",".join(getattr(s, "name", "?") for s in subscribers)
+            fingerprint = zlib.crc32(f"{topic}>{names}".encode())
+            self._current[topic] = (subscribers, fingerprint)
         self.seen.add(fingerprint)
         if self._previous >= 0:
             self.seen.add((self._previous + 1) << 32 | fingerprint)

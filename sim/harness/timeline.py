@@ -25,10 +25,7 @@ from sim.kernel.trace import Trace, TraceStep
 
 def kernel_position() -> int | None:
     """How many steps the running simulated kernel has traced so far (so the step in progress
-    is this index), or None outside a run recording its full trace (a real server, a lean
-    run, an exploration's run that keeps only coverage)."""
-    if not sim.kernel.full_trace():
-        return None
+    is this index), or None outside a simulated run."""
     try:
         raw = getattr(asyncio.get_running_loop(), "raw", None)
     except RuntimeError:  # not in asyncio: the trio kernel keeps its steps on its instrument
@@ -52,12 +49,9 @@ class DataTimeline(PublishObserver):
 
     def __init__(self) -> None:
         self.marks: list[tuple[int, float]] = []
-        self._untraced = False
-        """Set at the first mark a run cannot place (a lean run, a real server): a run is traced
-        or not from start to end, and a lean one asks again only when replayed with a trace."""
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
-        if self._untraced:
+        if not sim.kernel.full_trace():  # a lean run, an exploration's, a real server: no steps to mark
             return
         stamp = payload.get("timestamp") if isinstance(payload, Mapping) else None
         if not isinstance(stamp, int | float) or isinstance(stamp, bool) or not math.isfinite(stamp):
@@ -65,9 +59,7 @@ class DataTimeline(PublishObserver):
         if self.marks and self.marks[-1][1] == stamp:
             return
         position = kernel_position()
-        if position is None:
-            self._untraced = True
-        else:
+        if position is not None:
             self.marks.append((position, float(stamp)))
 
 

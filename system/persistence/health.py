@@ -27,7 +27,8 @@ every later check is a no-op.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
@@ -40,14 +41,15 @@ from system.persistence.retry import retry_transient
 from system.ports import Clock, Database, DatabaseError, QueryError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COMPONENT = "StorageHealthMonitor"
 ROLE = "storage_health"
 RECORD_TABLES = ("sessions", "strategy_signals", "orders", "positions")
+"""The tables of the trading record, which this monitor resumes; others are only announced."""
 FINAL_RETRY = RetryPolicy(attempts=8, backoff=0.05, max_backoff=1.0)
 """The last check (at stop) has no next one: a transient failure of its reads and resumes is
 tried again, as a write is, instead of leaving a table suspended for good."""
-"""The tables of the trading record, which this monitor resumes; others are only announced."""
 
 
 class StorageHealthMonitor:
@@ -180,9 +182,7 @@ class StorageHealthMonitor:
                 return list(await connection.fetch(sql.SELECT_WAL_STATE))
 
         try:
-            if final:
-                return await retry_transient(read, policy=FINAL_RETRY, clock=self._clock, what="wal_tables()")
-            return await read()
+            return await self._attempt(read, final=final, what="wal_tables()")
         except QueryError as error:
             self._supported = False
             log.info("storage.health disabled: the database has no wal_tables() (%s)", error)
@@ -207,9 +207,12 @@ class StorageHealthMonitor:
                         await connection.execute(sql.RESUME_POSITIONS_WAL)
 
         try:
-            if final:
-                await retry_transient(resume, policy=FINAL_RETRY, clock=self._clock, what=f"resume {table}")
-            else:
-                await resume()
+            await self._attempt(resume, final=final, what=f"resume {table}")
         except DatabaseError as error:
             log.error("storage.resume_failed table=%s error=%s", table, error)
+
+    async def _attempt(self, call: Callable[[], Awaitable[T]], *, final: bool, what: str) -> T:
+        """``call()`` once; in the final check, retried per ``FINAL_RETRY`` on transient errors."""
+        if final:
+            return await retry_transient(call, policy=FINAL_RETRY, clock=self._clock, what=what)
+        return await call()

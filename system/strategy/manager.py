@@ -57,14 +57,13 @@ class _Track:
     quiet_until: float = float("-inf")
 
 
-_Test = tuple[str, Callable[[float, float], bool], float | None, str | None, str]
+_Test = tuple[str, Callable[[float, float], bool], float | str, str]
 """A condition made ready for the hot path: the value it reads, its operator, its bound (a
-number, or None and the name of the value to read), its key in ``conditions_met``."""
+number, or the name of the value to read) and its key in ``conditions_met``."""
 
 
 def _tests(conditions: tuple[Condition, ...]) -> tuple[_Test, ...]:
-    return tuple((c.indicator, _OPERATORS[c.op], None if isinstance(c.value, str) else c.value,
-                  c.value if isinstance(c.value, str) else None, c.describe()) for c in conditions)
+    return tuple((c.indicator, _OPERATORS[c.op], c.value, c.describe()) for c in conditions)
 
 
 def _read(name: str, indicators: Mapping[str, float], price: float, pnl_pct: float | None) -> float | None:
@@ -81,15 +80,15 @@ def _all_met(tests: tuple[_Test, ...], indicators: Mapping[str, float], price: f
     """``{description: observed value}`` if every condition holds, else None.  Runs for every
     strategy on every update and almost always fails early: it builds nothing until it holds."""
     observed_values: list[float] = []
-    for name, holds, constant, bound_name, _ in tests:
+    for name, holds, value, _ in tests:
         observed = _read(name, indicators, price, pnl_pct)
         if observed is None:
             return None
-        bound = constant if bound_name is None else _read(bound_name, indicators, price, pnl_pct)
+        bound = _read(value, indicators, price, pnl_pct) if isinstance(value, str) else value
         if bound is None or not holds(observed, bound):
             return None
         observed_values.append(observed)
-    return {test[4]: observed for test, observed in zip(tests, observed_values, strict=True)}
+    return {test[3]: observed for test, observed in zip(tests, observed_values, strict=True)}
 
 
 @dataclass(frozen=True, slots=True)
