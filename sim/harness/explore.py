@@ -226,9 +226,9 @@ def run_one(spec: ScenarioSpec, recheck: bool = False) -> SeedOutcome:
 
 def outputs_differ(spec: ScenarioSpec, first: Any, second: Any) -> list[Violation]:
     """``kernel.nondeterminism`` when two runs of one schedule produced different events or rows."""
-    from sim.harness.outputs import first_difference, output_items
+    from sim.harness.outputs import output_difference
 
-    difference = first_difference(output_items(first), output_items(second))
+    difference = output_difference(first, second)
     if difference is None:
         return []
     return [Violation("kernel.nondeterminism",

@@ -35,19 +35,37 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr, separators=(",", ":"))
 
 
-def output_items(result: Any) -> list[Item]:
-    """The outputs of a judged session (``ScenarioResult``), labelled, in a canonical order."""
-    items: list[Item] = []
+def output_groups(result: Any) -> list[tuple[str, list[Any]]]:
+    """The outputs of a judged session (``ScenarioResult``) in a canonical order, grouped:
+    ``(kind, values)``, each value labelled ``"{kind} #{index}"`` as an item."""
+    groups: list[tuple[str, list[Any]]] = []
     record = result.record
     if record is not None:
         recorder = record.recorder
-        for topic in sorted(recorder.events):
-            items += [(f"event {topic} #{i}", _canonical(dict(p))) for i, p in enumerate(recorder.events[topic])]
-        for session in sorted(recorder.ticks, key=str):
-            items += [(f"tick of session {session} #{i}", _canonical(t)) for i, t in enumerate(recorder.ticks[session])]
-    for table in sorted(result.tables):
-        items += [(f"row {table} #{i}", _canonical(row)) for i, row in enumerate(result.tables[table])]
-    return items
+        groups += [(f"event {topic}", [dict(p) for p in recorder.events[topic]]) for topic in sorted(recorder.events)]
+        groups += [(f"tick of session {session}", recorder.ticks[session])
+                   for session in sorted(recorder.ticks, key=str)]
+    groups += [(f"row {table}", result.tables[table]) for table in sorted(result.tables)]
+    return groups
+
+
+def output_items(result: Any) -> list[Item]:
+    """The outputs of a judged session, labelled, in a canonical order."""
+    return [(f"{kind} #{index}", _canonical(value))
+            for kind, values in output_groups(result) for index, value in enumerate(values)]
+
+
+def output_difference(first: Any, second: Any) -> str | None:
+    """``first_difference`` of two judged sessions' outputs.  Each group is first compared as
+    one canonical text (equal JSON arrays have equal elements), which is a few C calls where
+    the items are tens of thousands of ``json.dumps``; only when some group differs are the
+    items made, to name the first difference."""
+    groups, others = output_groups(first), output_groups(second)
+    if len(groups) == len(others) and all(
+            kind == other_kind and _canonical(values) == _canonical(other_values)
+            for (kind, values), (other_kind, other_values) in zip(groups, others, strict=True)):
+        return None
+    return first_difference(output_items(first), output_items(second))
 
 
 def digest(items: list[Item]) -> str:

@@ -37,7 +37,9 @@ class EventRecorder:
         self.counts: Counter[str] = Counter()
         self.handler_errors: list[tuple[str, str, BaseException]] = []
         self.delivery_orders: DeliveryOrders | None = None
-        self.data_timeline = DataTimeline()  # the data time of each kernel step (sim.harness.timeline)
+        self.data_timeline = DataTimeline()
+        """The data time of each kernel step (sim.harness.timeline): a bus observer of its own,
+        attached by the session only to a run that records its full trace."""
 
     def clear(self) -> None:
         """Forget every event, keeping what is collected: the kernel may run the same driver's
@@ -59,7 +61,6 @@ class EventRecorder:
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
         counts = self.counts
         counts[topic] = counts.get(topic, 0) + 1  # not Counter's __missing__ path: this runs per tick
-        self.data_timeline.on_publish(topic, payload, subscribers)
         if self.delivery_orders is not None:
             self.delivery_orders.see(topic, subscribers)
         if topic == _TICK:

@@ -21,6 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+import sim.kernel
 from sim.harness.recorder import DeliveryOrders, EventRecorder
 from sim.harness.spec import ScenarioSpec
 from sim.harness.targets import Ports, SessionRecord, System, Target, load_target
@@ -99,6 +100,8 @@ class SessionDriver:
             await self.world.migrate(ports.database, migrations)
         self.system = system = await self.target.build(ports)
         system.bus.add_observer(self.recorder)
+        if sim.kernel.full_trace():  # only a full trace has steps for the data timeline to mark
+            system.bus.add_observer(self.recorder.data_timeline)
         registry = self.target.registry() if self.spec.monitor else None
         if registry is not None:
             self.monitor = self._monitor(registry, migrations)
@@ -213,7 +216,6 @@ def run_scenario(spec: ScenarioSpec, *, schedule: list[int] | None = None, choic
     keeps none.  ``coverage`` asks the
     kernel for ``RunResult.coverage`` (exploration counts it) where the kernel offers it, and
     the recorder for the bus's delivery orders (:class:`sim.harness.recorder.DeliveryOrders`)."""
-    import sim.kernel
     from sim.harness.process import prepare_process
     from sim.harness.worlds import SimulatedWorld
 

@@ -114,6 +114,18 @@ class SimEventLoop(asyncio.BaseEventLoop):
             index = self._register(task)
         return self.names[index]
 
+    # -- callbacks ----------------------------------------------------------------------
+
+    def call_soon(self, callback: Callable[..., object], *args: Any, context: Any = None) -> Any:
+        """The stock ``call_soon`` without its two layers of Python calls: every task wake-up
+        (a future's ``set_result``, a sleep's deadline) comes through here.  A closed loop and
+        debug mode take the stock path, with its checks and source tracebacks."""
+        if self._closed or self._debug:
+            return super().call_soon(callback, *args, context=context)
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
     # -- timers -------------------------------------------------------------------------
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any, context: Any = None) -> Any:
@@ -405,6 +417,8 @@ _DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
 
 
 _stock_sleep = asyncio.sleep
+_get_running_loop = asyncio.events._get_running_loop
+_Future = asyncio.Future
 
 
 async def virtual_sleep(delay: float, result: Any = None) -> Any:
@@ -414,10 +428,10 @@ async def virtual_sleep(delay: float, result: Any = None) -> Any:
     callback, no cancel in ``finally``; the loop resolves the future when virtual time
     reaches the deadline.  Elsewhere, or for ``delay <= 0``, it is the stock function.
     """
-    loop = asyncio.events._get_running_loop()
+    loop = _get_running_loop()
     if delay <= 0 or not isinstance(loop, SimEventLoop):
         return await _stock_sleep(delay, result)
-    future = loop.create_future()
+    future = _Future(loop=loop)  # what ``loop.create_future()`` makes, one Python call less
     loop.sleep_until(loop._time + delay, future, result)
     return await future
 

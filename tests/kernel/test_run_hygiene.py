@@ -99,6 +99,18 @@ def test_an_unawaited_coroutine_belongs_to_the_run_that_made_it(kernel):
     assert later.violations == []
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_an_unawaited_coroutine_dropped_in_a_reference_cycle_is_reported_by_its_run(kernel):
+    async def main():
+        holder: list[object] = []
+        holder.append(holder)  # only a garbage collection can free what this list holds
+        holder.append(programs._notify([], "dropped in a cycle"))
+        await anyio.sleep(1)
+
+    [violation] = sim.run(main, kernel=kernel).violations
+    assert violation.rule == "kernel.unawaited" and "_notify" in violation.message
+
+
 def test_an_asyncio_program_on_trio_names_the_cause():
     async def main():
         await asyncio.sleep(1)

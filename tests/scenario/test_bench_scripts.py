@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -21,12 +23,16 @@ def run_bench(script: str, *args: str) -> dict:
 
 
 def test_ceiling_measures_every_stage_and_the_last_one_trades():
-    report = run_bench("ceiling.py", "--hours", "0.5", "--repeat", "1")
+    report = run_bench("ceiling.py", "--hours", "0.5", "--repeat", "1", "--whole")
+    whole = ["whole default run", "  its session", "whole default run, harness off", "  its session, harness off"]
     assert list(report) == ["bus only", "+ indicator engine", "+ strategy manager",
-                            "+ order manager and persistence"]
+                            "+ order manager and persistence", *whole]
     assert all(row["ticks_per_s"] > 0 and row["us_per_tick"] > 0 for row in report.values())
     assert report["+ order manager and persistence"]["orders"] > 0
     assert all(row["orders"] == 0 for name, row in report.items() if name != "+ order manager and persistence")
+    full = report["+ order manager and persistence"]["ticks_per_s"]
+    for name in whole:  # each whole-run figure is its ticks per second over the full stage's
+        assert report[name]["of_full_stage"] == pytest.approx(report[name]["ticks_per_s"] / full, abs=1e-3)
 
 
 def test_pipeline_reports_every_configuration_against_stock_asyncio():

@@ -12,7 +12,7 @@ import pytest
 from sim.cli import main as simwire
 from sim.harness import mutants
 from sim.harness.explore import explore, plan
-from sim.harness.outputs import check_session_determinism
+from sim.harness.outputs import check_session_determinism, first_difference, output_difference, output_items
 from sim.harness.schedule_file import ScheduleFile, ScheduleFileError
 from sim.harness.session import run_scenario
 from sim.harness.spec import ScenarioSpec, SpecError
@@ -165,6 +165,14 @@ def test_explore_rechecks_outputs_not_only_schedules() -> None:
     assert outcome.rules == ["kernel.nondeterminism"]
     assert "same schedule twice but produced different outputs" in outcome.violations[0].message
     assert outcome.violations[0].seen.startswith("event reading #0: ")
+
+
+def test_the_grouped_output_comparison_names_what_the_item_by_item_one_names() -> None:
+    first, again, other = (run_scenario(ScenarioSpec(**{**SHORT, "target": "trading", "seed": seed}))
+                           for seed in (1, 1, 2))
+    assert output_difference(first, again) is None
+    difference = output_difference(first, other)
+    assert difference is not None and difference == first_difference(output_items(first), output_items(other))
 
 
 def test_a_target_that_fails_to_build_or_judge_is_a_finding_not_a_traceback() -> None:
