@@ -217,10 +217,11 @@ class SelectPlan:
         assert self.aggregates is not None
         keys = [value for name, value in self.aggregates if not name and value is not None]
         groups: dict[tuple[Any, ...], list[list[Any]]] = {}
-        for row in rows:
-            groups.setdefault(tuple(key(row, args) for key in keys), []).append(row)
-        if not groups and not keys:
-            groups[()] = []
+        if not keys:  # one group of every row (``count()`` over a range: no per-row work to group it)
+            groups[()] = rows
+        else:
+            for row in rows:
+                groups.setdefault(tuple(key(row, args) for key in keys), []).append(row)
         out = []
         for key_values, members in groups.items():
             remaining = iter(key_values)
