@@ -7,6 +7,7 @@ numeric ``timestamp`` (the tick's time, and the signal/order/position events sta
 the index of the kernel step in progress; :func:`retimed` then lays each step at the data time
 of the latest mark at or before it (steps before the first mark, the session's start-up, at
 the first one), never going back, so the trace spans the session's data and stays ordered.
+A lean run's trace is recovered by a traced replay, which is the run the timeline observes.
 
 Paper and live runs keep the virtual time: there the clock moves and *is* the session's time.
 """
@@ -18,7 +19,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import sim.kernel
 from sim.harness.observing import PublishObserver
 from sim.kernel.trace import Trace, TraceStep
 
@@ -45,14 +45,14 @@ def _trio_raw() -> list[Any] | None:
 
 
 class DataTimeline(PublishObserver):
-    """A bus observer keeping ``(step index, data time)`` marks, one per change of data time."""
+    """A bus observer keeping ``(step index, data time)`` marks, one per change of data time.
+    Attached only to a run that records its full trace (``sim.kernel.full_trace()``: the
+    session decides): a lean run has no steps to mark."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[int, float]] = []
 
     def on_publish(self, topic: str, payload: Mapping[str, Any], subscribers: tuple[Any, ...]) -> None:
-        if not sim.kernel.full_trace():  # a lean run, an exploration's, a real server: no steps to mark
-            return
         stamp = payload.get("timestamp") if isinstance(payload, Mapping) else None
         if not isinstance(stamp, int | float) or isinstance(stamp, bool) or not math.isfinite(stamp):
             return
